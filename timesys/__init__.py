@@ -1,0 +1,1 @@
+"""Vigiles client library (wire-compatible with the reference `timesys` package)."""

@@ -1,0 +1,1 @@
+"""CI layer for Vigiles: settings, CLI, gate, outputs, local service."""
