@@ -1,1 +1,51 @@
-"""Vigiles client library (wire-compatible with the reference `timesys` package)."""
+"""Vigiles client library, request-for-request compatible with the reference `timesys` package.
+
+>>> import timesys
+>>> timesys.llapi.configure(key_file_path="~/timesys/linuxlink_key")
+>>> timesys.utilities.heartbeat()
+{'ok': True}
+"""
+from __future__ import annotations
+
+import logging
+
+try:
+    from importlib.metadata import PackageNotFoundError, version as _distribution_version
+
+    try:
+        __version__ = _distribution_version("timesys-ci")
+    except PackageNotFoundError:
+        __version__ = "0.0.0"
+except ImportError:  # pragma: no cover - Python < 3.8 is not supported
+    __version__ = "0.0.0"
+
+logger = logging.getLogger("timesys")
+
+from timesys.exceptions import (  # noqa: E402
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConnectionFailedError,
+    InvalidResponseError,
+    NotFoundError,
+    ParameterError,
+    RequestTimeoutError,
+    ServerError,
+    TLSError,
+    TransportError,
+    VigilesError,
+)
+from timesys.core.llapi import LLAPI  # noqa: E402
+
+#: The shared client object used by every operation function.
+llapi = LLAPI()
+
+from timesys import core, utilities, vigiles  # noqa: E402
+
+__all__ = [
+    "llapi", "logger", "__version__", "core", "utilities", "vigiles", "LLAPI",
+    "VigilesError", "ConfigurationError", "ParameterError", "TransportError", "ConnectionFailedError",
+    "RequestTimeoutError", "TLSError", "APIError", "AuthenticationError", "NotFoundError", "BadRequestError",
+    "ServerError", "InvalidResponseError",
+]

@@ -1,0 +1,203 @@
+"""HTTP transport: one `requests.Session` per client, timeouts, safe retries, error mapping.
+
+Retries follow decision D3: a request is repeated only when repeating cannot
+duplicate work on the server -- the connection was never established, or the
+server said it did not process it (429/503), or the method is idempotent and
+the failure was a gateway error, a dropped connection or a read timeout.
+"""
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Tuple, Union
+
+import requests
+import urllib3.exceptions
+
+from timesys.exceptions import (
+    APIError,
+    ConnectionFailedError,
+    InvalidResponseError,
+    RequestTimeoutError,
+    TLSError,
+    TransportError,
+)
+
+logger = logging.getLogger(__name__)
+
+Timeout = Union[float, Tuple[float, float]]
+DEFAULT_TIMEOUT: Tuple[float, float] = (10.0, 300.0)  # connect, read: scans of big SBOMs take minutes
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+NOT_PROCESSED_STATUSES = frozenset({429, 503})  # the server says it did not act on the request
+GATEWAY_STATUSES = frozenset({502, 504})  # the request may or may not have reached the application
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 4
+    backoff_factor: float = 0.5  # seconds; doubles each attempt
+    backoff_max: float = 30.0
+    retry_after_max: float = 120.0  # a longer Retry-After is not waited for
+
+    def delay(self, attempt: int, retry_after: Optional[float]) -> Optional[float]:
+        """Seconds to wait before attempt `attempt + 1`, or None to give up."""
+        if attempt >= self.max_attempts:
+            return None
+        if retry_after is not None:
+            return retry_after if retry_after <= self.retry_after_max else None
+        ceiling = min(self.backoff_max, self.backoff_factor * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)  # jitter spreads clients that failed together
+
+
+def parse_retry_after(value: Optional[str]) -> Optional[float]:
+    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when the TCP connection was never established (safe to retry any method)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
+            return True
+        stack.extend(current.args)
+        stack.extend([getattr(current, "reason", None), current.__cause__, current.__context__])
+    return False
+
+
+class Transport:
+    """Sends prepared requests; owns the session and the retry loop."""
+
+    def __init__(self, *, timeout: Timeout = DEFAULT_TIMEOUT, retry: Optional[RetryPolicy] = None,
+                 verify: Union[bool, str] = True, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.verify = verify
+        self._sleep = sleep
+        self._session: Optional[requests.Session] = None
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            session = requests.Session()  # trust_env: proxies and CA bundle variables apply
+            from timesys import __version__
+
+            session.headers["User-Agent"] = f"timesys/{__version__} {session.headers['User-Agent']}"
+            self._session = session
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def request(self, method: str, url: str, *, resource: str, body: Optional[str], headers: dict[str, str],
+                raw: bool, error_prefix: str) -> Any:
+        """Send, retrying where safe; return parsed JSON or raw bytes, or raise a VigilesError."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send_once(method, url, body, headers)
+            except TransportError as exc:
+                retryable = getattr(exc, "_never_connected", False) or method in IDEMPOTENT_METHODS
+                wait = self.retry.delay(attempt, None) if retryable and not isinstance(exc, TLSError) else None
+                if wait is None:
+                    raise
+                logger.warning("%s %s: %s; retrying in %.1f s (attempt %d of %d)",
+                               method, resource, exc, wait, attempt + 1, self.retry.max_attempts)
+                self._sleep(wait)
+                continue
+            status = response.status_code
+            if status in NOT_PROCESSED_STATUSES or (status in GATEWAY_STATUSES and method in IDEMPOTENT_METHODS):
+                wait = self.retry.delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
+                if wait is not None:
+                    logger.warning("%s %s: HTTP %d; retrying in %.1f s (attempt %d of %d)",
+                                   method, resource, status, wait, attempt + 1, self.retry.max_attempts)
+                    response.close()
+                    self._sleep(wait)
+                    continue
+            return self._result(response, raw, error_prefix)
+
+    def _send_once(self, method: str, url: str, body: Optional[str], headers: dict[str, str]) -> requests.Response:
+        try:
+            return self.session.request(
+                method, url, data=body.encode("utf-8") if body is not None else None, headers=headers,
+                timeout=self.timeout, verify=self.verify,
+                # A redirected POST would arrive as a GET without its signed body.
+                allow_redirects=method == "GET",
+            )
+        except requests.exceptions.SSLError as exc:
+            raise TLSError(f"TLS failure talking to {_host(url)}: {_reason(exc)}") from None
+        except requests.exceptions.Timeout as exc:
+            error: TransportError = RequestTimeoutError(f"no answer from {_host(url)} within the timeout ({_reason(exc)})")
+            error._never_connected = _never_connected(exc)  # type: ignore[attr-defined]
+            raise error from None
+        except requests.exceptions.ConnectionError as exc:
+            error = ConnectionFailedError(f"connection to {_host(url)} failed: {_reason(exc)}")
+            error._never_connected = _never_connected(exc)  # type: ignore[attr-defined]
+            raise error from None
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(f"request to {_host(url)} failed: {_reason(exc)}") from None
+
+    @staticmethod
+    def _result(response: requests.Response, raw: bool, error_prefix: str) -> Any:
+        status = response.status_code
+        logger.debug("%s %s -> HTTP %d in %.3f s", response.request.method, response.request.path_url.split("?")[0],
+                     status, response.elapsed.total_seconds())
+        if status >= 400:
+            try:
+                body: Any = response.json()
+            except ValueError:
+                body = None
+            raise APIError.from_response(status, body, error_prefix)
+        if 300 <= status < 400:
+            location = response.headers.get("Location", "?")
+            raise APIError(f"{error_prefix}: redirected to {location}; configure that URL instead (HTTP {status})",
+                           status=status)
+        if raw:
+            return response.content
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise InvalidResponseError(f"{error_prefix}: error parsing JSON response: {exc}", status=status) from None
+
+
+def _host(url: str) -> str:
+    return requests.utils.urlparse(url).netloc or url
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost readable cause, one line (urllib3 nests them deeply)."""
+    current: Any = exc
+    for _ in range(6):
+        inner = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
+        inner = inner or getattr(current, "reason", None)
+        if not isinstance(inner, BaseException):
+            break
+        current = inner
+    text = str(current)
+    # urllib3 puts the pool object's repr in front: keep the message part.
+    if ">: " in text:
+        text = text.split(">: ", 1)[1]
+    return " ".join(text.split()) or type(current).__name__
+

@@ -1,0 +1,34 @@
+"""Folders inside groups."""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from timesys.core import endpoints
+from timesys.vigiles._defaults import cfg_folder_if_falsy, cfg_group_if_falsy
+
+
+def _scope(group_token: Optional[str], folder_token: Optional[str]) -> dict[str, Optional[str]]:
+    # A folder identifies its group, so the group token is only sent without one.
+    folder = cfg_folder_if_falsy(folder_token)
+    return {"group_token": None if folder else cfg_group_if_falsy(group_token), "folder_token": folder}
+
+
+def get_folders(group_token: Optional[str] = None, folder_token: Optional[str] = None,
+                archived_only: bool = False) -> Any:
+    """Folders of a group (or below a folder); archived ones only with `archived_only`."""
+    return endpoints.FOLDERS_LIST.call(**_scope(group_token, folder_token), archived_only=archived_only)
+
+
+def create_folder(folder_name: str, description: Optional[str] = None, group_token: Optional[str] = None,
+                  folder_token: Optional[str] = None) -> Any:
+    """Create a folder in a group, or a subfolder of `folder_token`."""
+    return endpoints.FOLDER_CREATE.call(folder_name=folder_name, description=description,
+                                        **_scope(group_token, folder_token))
+
+
+def archive_folders(tokens: Sequence[str]) -> Any:
+    return endpoints.FOLDERS_ARCHIVE.call(tokens=list(tokens))
+
+
+def unarchive_folders(tokens: Sequence[str]) -> Any:
+    return endpoints.FOLDERS_UNARCHIVE.call(tokens=list(tokens))
