@@ -1,0 +1,148 @@
+"""Reader for Vigiles manifests (Yocto meta-timesys, vigiles-buildroot, vigiles-openwrt).
+
+Strict about structure (``packages`` must be an object of objects, typed
+collections must have their type) and lenient about optional fields:
+absent fields take the generators' defaults, numbers become strings,
+``cpe_id`` may be a list or a string, and "UNKNOWN"/"unknown" mean none.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional
+
+from timesys_ci.sbom.errors import SbomError
+from timesys_ci.sbom.model import Package, Sbom, VulnerabilityStatement
+
+FORMAT_ID = "vigiles"
+_PLACEHOLDERS = {"", "unknown", "none", "noassertion"}
+
+
+class _Fields:
+    """Typed field access that reports the offending path in errors."""
+
+    def __init__(self, data: Mapping[str, Any], path: str, source: Optional[str]) -> None:
+        self.data, self.path, self.source = data, path, source
+
+    def fail(self, key: str, expected: str) -> SbomError:
+        found = type(self.data[key]).__name__
+        return SbomError(f"{self.path}{key} must be {expected}, got {found}", self.source)
+
+    def text(self, key: str, default: Optional[str] = None) -> Optional[str]:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.fail(key, "a string")
+        return str(value)
+
+    def words(self, key: str) -> List[str]:
+        """A space-separated string or a list of strings, as a list."""
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return value.split()
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return [word for item in value for word in item.split()]
+        raise self.fail(key, "a string or a list of strings")
+
+
+def _cpe_ids(fields: _Fields) -> List[str]:
+    return [cpe for cpe in fields.words("cpe_id") if cpe.strip().lower() not in _PLACEHOLDERS]
+
+
+def _patched_cves(fields: _Fields) -> Dict[str, List[str]]:
+    value = fields.data.get("patched_cves")
+    if value is None:
+        return {}
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return {cve.upper(): [] for cve in value}
+    if not isinstance(value, dict):
+        raise fields.fail("patched_cves", "an object mapping CVE ids to patch lists")
+    patched: Dict[str, List[str]] = {}
+    for cve, patches in value.items():
+        nested = _Fields({cve: patches}, f"{fields.path}patched_cves.", fields.source)
+        patched[cve.strip().upper()] = sorted(nested.words(cve)) if patches is not None else []
+    return patched
+
+
+def _read_package(key: str, raw: Any, source: Optional[str]) -> Package:
+    if not isinstance(raw, dict):
+        raise SbomError(f"packages[{key!r}] must be an object, got {type(raw).__name__}", source)
+    fields = _Fields(raw, f"packages[{key!r}].", source)
+    name = fields.text("name") or key
+    version = fields.text("version") or "unset"
+    return Package(
+        name=name,
+        version=version,
+        cve_product=fields.words("cve_product") or [name],
+        cve_version=fields.text("cve_version") or version,
+        cpe_ids=_cpe_ids(fields),
+        purl=fields.text("purl"),
+        patched_cves=_patched_cves(fields),
+        ignored_cves=[cve.upper() for cve in fields.words("ignore_cves")],
+        component_type=fields.words("component_type"),
+        license=fields.text("license"),
+        key=key if key != name else None,
+    )
+
+
+def _statement(index: int, raw: Any, source: Optional[str]) -> List[VulnerabilityStatement]:
+    if not isinstance(raw, dict):
+        raise SbomError(f"vulnerabilities[{index}] must be an object, got {type(raw).__name__}", source)
+    fields = _Fields(raw, f"vulnerabilities[{index}].", source)
+    vuln_id = fields.text("id")
+    if not vuln_id:
+        raise SbomError(f"vulnerabilities[{index}] has no 'id'", source)
+    analysis = raw.get("analysis") if isinstance(raw.get("analysis"), dict) else {}
+    state = str(analysis.get("state") or "in_triage").lower()
+    justification = analysis.get("justification") or None
+    properties = raw.get("properties")
+    if isinstance(properties, dict):
+        properties = [properties]
+    patches: List[str] = []
+    for prop in properties if isinstance(properties, list) else []:
+        if isinstance(prop, dict) and prop.get("name") == "patches":
+            patches += [patch.strip() for patch in str(prop.get("value", "")).split(",") if patch.strip()]
+    affects = raw.get("affects") if isinstance(raw.get("affects"), list) else []
+    products = [entry.get("product") for entry in affects if isinstance(entry, dict) and entry.get("product")]
+    return [
+        VulnerabilityStatement(
+            id=vuln_id.strip().upper(),
+            state=state,
+            package=str(product) if product else None,
+            justification=justification,
+            patches=tuple(patches),
+        )
+        for product in (products or [None])
+    ]
+
+
+def read_vigiles_manifest(document: Any, source: Optional[str] = None) -> Sbom:
+    """Build an :class:`Sbom` from a decoded Vigiles manifest."""
+    if not isinstance(document, dict):
+        raise SbomError("Vigiles manifest must be a JSON object", source)
+    if "packages" not in document:
+        raise SbomError("Vigiles manifest has no 'packages' object", source)
+    packages = document["packages"]
+    if not isinstance(packages, dict):
+        raise SbomError(f"Vigiles manifest 'packages' must be an object, got {type(packages).__name__}", source)
+    top = _Fields(document, "", source)
+    parsed = [_read_package(key, raw, source) for key, raw in packages.items()]
+    raw_statements = document.get("vulnerabilities")
+    if raw_statements is None:
+        raw_statements = []
+    if not isinstance(raw_statements, list):
+        raise top.fail("vulnerabilities", "a list")
+    # Package ignore_cves stay per package; the scanner applies them to that package only.
+    whitelist = {cve.upper() for cve in top.words("whitelist")}
+    return Sbom(
+        format=FORMAT_ID,
+        manifest_name=top.text("manifest_name"),
+        distro=top.text("distro"),
+        machine=top.text("machine"),
+        packages=parsed,
+        whitelist=whitelist,
+        vulnerabilities=[stmt for index, raw in enumerate(raw_statements) for stmt in _statement(index, raw, source)],
+        source=source,
+        manifest_version=top.text("manifest_version"),
+    )

@@ -1,0 +1,1 @@
+"""Vulnerability data (NVD import, CPEs, versions) and package matching for the local service."""

@@ -1,0 +1,234 @@
+"""Scan an SBOM against vulnerability records and build the report's ``cves`` and ``counts``.
+
+Output follows the report contract in the project brief. How a matched
+CVE is categorised, first rule that applies:
+
+1. a triage status from ``statuses`` (set through the API): resolved /
+   resolved_with_pedigree → fixed; not_affected / false_positive →
+   whitelisted; exploitable / in_triage → unfixed even when the manifest
+   patches or whitelists it (the status is kept in ``vuln_status``);
+2. the manifest says it is patched (package ``patched_cves``, or a
+   ``vulnerabilities`` statement resolved / resolved_with_pedigree) → fixed,
+   with ``fixedby`` = the patch names;
+3. the manifest suppresses it (``whitelist``, package ``ignore_cves``, a
+   ``not_affected`` statement) → whitelisted;
+4. otherwise → unfixed. (``unapplied``/``upgradable`` need a patch
+   database this service does not have; they are counted, always 0 here.)
+
+A CVE the manifest marks as patched is reported as fixed even when the
+NVD data does not tie it to the package (no configurations yet, or the
+range already excludes the version), provided ``records_by_id`` knows
+the record: the build's own statement is the stronger evidence.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+
+from timesys_ci.sbom.model import Package, Sbom
+from timesys_ci.scope import package_scope
+from timesys_ci.vulndb.matcher import DEFAULT_IDENTIFIERS, ProductKey, candidate_products, match_package
+from timesys_ci.vulndb.record import VulnRecord, severity_for
+
+CATEGORIES = ("unfixed", "unapplied", "upgradable", "fixed", "whitelisted")
+AFFECTED_CATEGORIES = ("unfixed", "unapplied", "upgradable")
+SCOPED_CATEGORIES = ("unfixed", "unapplied", "upgradable", "fixed")
+EXTRA_FIELDS = ("assigner", "description", "impact", "modified", "problem_types", "published", "references")
+RESOLVED_STATES = frozenset({"resolved", "resolved_with_pedigree"})
+SUPPRESSED_STATES = frozenset({"not_affected", "false_positive"})
+AFFECTED_STATES = frozenset({"exploitable", "in_triage"})
+_STATUS_TEXT = {
+    "unfixed": "Unfixed",
+    "unapplied": "Unfixed, Patch Available",
+    "upgradable": "Unfixed",
+    "fixed": "Fixed",
+}
+
+RecordsFor = Callable[[Set[ProductKey]], Iterable[VulnRecord]]
+RecordsById = Callable[[Set[str]], Iterable[VulnRecord]]
+
+
+@dataclass(frozen=True)
+class Disposition:
+    category: str
+    status: str
+    vuln_status: Optional[str] = None
+    justification: Optional[str] = None
+    fixedby: Tuple[str, ...] = ()
+
+
+@dataclass
+class _ManifestFacts:
+    """What the manifest says about one package's CVEs."""
+
+    patched: Dict[str, List[str]]
+    suppressed: Dict[str, Tuple[str, Optional[str]]]  # cve -> (status text, justification)
+
+
+def _manifest_facts(sbom: Sbom, package: Package) -> _ManifestFacts:
+    patched = {cve: list(patches) for cve, patches in package.patched_cves.items()}
+    suppressed: Dict[str, Tuple[str, Optional[str]]] = {cve: ("Whitelisted", None) for cve in sbom.whitelist}
+    suppressed.update({cve: ("Whitelisted", None) for cve in package.ignored_cves})
+    names = {package.name, package.key}
+    for statement in sbom.vulnerabilities:
+        if statement.package is not None and statement.package not in names:
+            continue
+        if statement.state in RESOLVED_STATES:
+            patched.setdefault(statement.id, [])
+            patched[statement.id] += [patch for patch in statement.patches if patch not in patched[statement.id]]
+        elif statement.state in SUPPRESSED_STATES:
+            suppressed[statement.id] = ("Not Affected", statement.justification)
+    return _ManifestFacts(patched, suppressed)
+
+
+def _status_value(triage: Mapping[str, Any]) -> Optional[str]:
+    for key in ("status", "vuln_status", "state"):
+        if triage.get(key):
+            return str(triage[key]).lower()
+    return None
+
+
+def decide(cve_id: str, facts: _ManifestFacts, triage: Optional[Mapping[str, Any]]) -> Disposition:
+    """Category and status of one matched CVE (rules in the module docstring)."""
+    status = _status_value(triage) if triage else None
+    justification = (triage or {}).get("justification")
+    patches = tuple(facts.patched.get(cve_id, ()))
+    if status in RESOLVED_STATES:
+        return Disposition("fixed", "Fixed", status, justification, patches)
+    if status in SUPPRESSED_STATES:
+        return Disposition("whitelisted", "Not Affected", status, justification)
+    if status in AFFECTED_STATES:
+        return Disposition("unfixed", _STATUS_TEXT["unfixed"], status, justification)
+    if cve_id in facts.patched:
+        return Disposition("fixed", "Fixed", status, justification, patches)
+    if cve_id in facts.suppressed:
+        text, manifest_justification = facts.suppressed[cve_id]
+        return Disposition("whitelisted", text, status, justification or manifest_justification)
+    return Disposition("unfixed", _STATUS_TEXT["unfixed"], status, justification)
+
+
+def _extra(record: VulnRecord, name: str) -> Any:
+    if name == "assigner":
+        return record.assigner
+    if name == "description":
+        return record.description
+    if name == "impact":
+        return {key: asdict(score) if score else None for key, score in
+                (("cvss_v2", record.cvss_v2), ("cvss_v3", record.cvss_v3), ("cvss_v4", record.cvss_v4))}
+    if name == "modified":
+        return record.last_modified
+    if name == "problem_types":
+        return list(record.cwes)
+    if name == "published":
+        return record.published
+    if name == "references":
+        return [{"url": ref.url, "tags": list(ref.tags)} for ref in record.references]
+    raise ValueError(f"unknown extra field {name!r}; expected one of {', '.join(EXTRA_FIELDS)}")
+
+
+def build_entry(
+    record: VulnRecord,
+    package: Package,
+    disposition: Disposition,
+    fixed_version: Optional[str],
+    *,
+    kev: Set[str],
+    epss: Mapping[str, float],
+    custom_scores: Mapping[Any, Any],
+    extra_fields: Sequence[str],
+) -> Dict[str, Any]:
+    """One report entry in the contract's shape."""
+    headline = record.cvss_v3 or record.cvss_v2
+    shown = record.headline_cvss
+    entry: Dict[str, Any] = {
+        "cve_id": record.id,
+        "version": package.version,
+        "cvss": headline.score if headline else None,
+        "vector": headline.vector if headline else None,
+        "cvss_version": headline.version if headline else None,
+        "cvss_v4": record.cvss_v4.score if record.cvss_v4 else None,
+        "vector_v4": record.cvss_v4.vector if record.cvss_v4 else None,
+        "severity": severity_for(shown.score) if shown else None,
+        "status": disposition.status,
+        "category": disposition.category,
+        "vuln_status": disposition.vuln_status,
+        "justification": disposition.justification,
+        "fixedby": list(disposition.fixedby),
+        "fixed_version": fixed_version,
+        "kev": record.kev or record.id in kev,
+        "epss": epss.get(record.id),
+        "custom_score": custom_scores.get((record.id, package.name), custom_scores.get(record.id)),
+        "scope": package_scope(package.name, " ".join(package.cve_product)),
+    }
+    for name in extra_fields:
+        entry[name] = _extra(record, name)
+    return entry
+
+
+def empty_counts() -> Dict[str, Any]:
+    counts: Dict[str, Any] = {category: 0 for category in CATEGORIES}
+    for scope in ("kernel", "toolchain"):
+        counts[scope] = {category: 0 for category in SCOPED_CATEGORIES}
+    counts["cvss_counts"] = {
+        "high": {"unfixed": 0, "fixed": 0},
+        "critical": {"unfixed": 0, "fixed": 0},
+        "kernel": {"high": {"unfixed": 0}, "critical": {"unfixed": 0}},
+    }
+    return counts
+
+
+def count_entries(cves: Mapping[str, List[Dict[str, Any]]]) -> Dict[str, Any]:
+    """The report ``counts`` object for finished entries."""
+    counts = empty_counts()
+    for entries in cves.values():
+        for entry in entries:
+            category, scope, severity = entry["category"], entry["scope"], entry["severity"]
+            counts[category] += 1
+            if scope in ("kernel", "toolchain") and category in SCOPED_CATEGORIES:
+                counts[scope][category] += 1
+            if severity in ("high", "critical"):
+                bucket = "unfixed" if category in AFFECTED_CATEGORIES else category
+                if bucket in ("unfixed", "fixed"):
+                    counts["cvss_counts"][severity][bucket] += 1
+                if scope == "kernel" and bucket == "unfixed":
+                    counts["cvss_counts"]["kernel"][severity]["unfixed"] += 1
+    return counts
+
+
+def scan(
+    sbom: Sbom,
+    records_for: RecordsFor,
+    *,
+    identifiers: Sequence[str] = DEFAULT_IDENTIFIERS,
+    strict: bool = False,
+    statuses: Mapping[Tuple[str, str], Mapping[str, Any]] = {},
+    custom_scores: Mapping[Any, Any] = {},
+    kev: Set[str] = frozenset(),  # type: ignore[assignment]
+    epss: Mapping[str, float] = {},
+    extra_fields: Sequence[str] = (),
+    records_by_id: Optional[RecordsById] = None,
+) -> Dict[str, Any]:
+    """``{"cves": {package: [entry…]}, "counts": {…}}`` for ``sbom``; packages and CVEs sorted."""
+    unknown = [name for name in extra_fields if name not in EXTRA_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown extra field {unknown[0]!r}; expected one of {', '.join(EXTRA_FIELDS)}")
+    cves: Dict[str, Dict[Tuple[str, str], Dict[str, Any]]] = {}
+    for package in sorted(sbom.packages, key=lambda item: (item.name, item.match_version)):
+        facts = _manifest_facts(sbom, package)
+        found: Dict[str, Tuple[VulnRecord, Optional[str]]] = {
+            match.record.id: (match.record, match.fixed_version)
+            for match in match_package(package, records_for(candidate_products(package, identifiers, strict)),
+                                       identifiers, strict)
+        }
+        patched_elsewhere = set(facts.patched) - set(found)
+        if records_by_id is not None and patched_elsewhere:
+            for record in records_by_id(patched_elsewhere):
+                found.setdefault(record.id, (record, None))
+        for cve_id in sorted(found):
+            record, fixed_version = found[cve_id]
+            disposition = decide(cve_id, facts, statuses.get((cve_id, package.name)))
+            entry = build_entry(record, package, disposition, fixed_version, kev=kev, epss=epss,
+                                custom_scores=custom_scores, extra_fields=extra_fields)
+            cves.setdefault(package.name, {})[(cve_id, entry["version"])] = entry
+    ordered = {name: [entries[key] for key in sorted(entries)] for name, entries in sorted(cves.items())}
+    return {"cves": ordered, "counts": count_entries(ordered)}
