@@ -107,3 +107,15 @@ def test_at_most_ten_annotations_with_escaped_properties() -> None:
     assert len(lines) == MAX_ANNOTATIONS
     assert lines[0].startswith("::error file=sbom%2C1%3Aa.json,title=CVE-2024-0014 in pkg%2Cwith%3Aodd 3.2.3::")
     assert "::CVE-2024-0014 in pkg,with:odd 3.2.3: critical" in lines[0]  # message part: only %, CR, LF escaped
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_any_value_round_trips_through_github_output(value: str) -> None:
+    block = format_output("v", value)
+    if "\n" not in value and "\r" not in value:
+        assert block == f"v={value}\n"
+    else:
+        assert parse_github_output(block) == {"v": value}
