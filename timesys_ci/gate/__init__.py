@@ -1,0 +1,1 @@
+"""The build gate: policy (what fails a build) and its evaluation on a report."""

@@ -1,0 +1,56 @@
+"""Markdown summary (also the GitHub step summary)."""
+from __future__ import annotations
+
+from typing import List, Mapping
+
+from timesys_ci.outputs.outcome import GateOutcome, fix_text, nvd_url, score_text, verdict_detail
+
+
+def render_markdown(outcome: GateOutcome) -> str:
+    result = outcome.result
+    verdict_line = "PASSED" if outcome.passed else f"FAILED ({len(result.failing)} finding(s))"
+    lines: List[str] = [f"## Vigiles gate: {_cell(outcome.title)}: {verdict_line}", ""]
+    if outcome.summary.report_url:
+        lines += [f"Report: {outcome.summary.report_url}", ""]
+    lines += _counts_table("Category", result.counts_by_category)
+    lines += _counts_table("Severity (affected)", result.counts_by_severity)
+    if result.failing:
+        lines += [
+            "### Failing findings",
+            "",
+            "| CVE | Package | Version | Severity | Score | Category | Fix | Why |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for verdict in result.failing:
+            f = verdict.finding
+            lines.append(
+                f"| [{f.cve_id}]({nvd_url(f.cve_id)}) | {_cell(f.package)} | {_cell(f.version)} | "
+                f"{verdict.gate_severity} | {score_text(verdict)} | {f.category} | {_cell(fix_text(f))} | "
+                f"{_cell(verdict_detail(verdict))} |"
+            )
+        lines.append("")
+    if result.waived:
+        lines += ["### Waived", ""]
+        lines += [f"- {v.finding.cve_id} ({_cell(v.finding.package)}): {_cell(verdict_detail(v))}" for v in result.waived]
+        lines.append("")
+    if result.expired_waivers:
+        lines += ["### Expired waivers (no longer applied)", ""]
+        lines += [f"- {_cell(waiver.describe())}" for waiver in result.expired_waivers]
+        lines.append("")
+    lines.append(f"Policy: fail-on `{outcome.policy.fail_on}`, categories `{', '.join(outcome.policy.categories)}`, "
+                 f"scope `{', '.join(outcome.policy.scope)}`" + (", new only" if outcome.policy.new_only else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _counts_table(title: str, counts: Mapping[str, int]) -> List[str]:
+    return [
+        "| " + " | ".join([title] + list(counts)) + " |",
+        "|" + "---|" * (len(counts) + 1),
+        "| Count | " + " | ".join(str(value) for value in counts.values()) + " |",
+        "",
+    ]
+
+
+def _cell(text: str) -> str:
+    """Keep text inside one table cell / line: escape pipes, flatten newlines."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
