@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from gate_helpers import FIXTURES, TODAY, finding
+from .gate_helpers import FIXTURES, TODAY, finding
 from timesys_ci.gate.evaluate import NEVER_FAIL_STATUSES, baseline_new_ids, evaluate, gate_score
 from timesys_ci.gate.policy import GatePolicy, PolicyError, Waiver
 from timesys_ci.report import load_report

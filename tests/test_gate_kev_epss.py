@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from gate_helpers import FIXTURES
+from .gate_helpers import FIXTURES
 from timesys_ci.gate.kev_epss import EnrichmentError, load_epss, load_kev
 
 

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 from typing import Dict
 
-from gate_helpers import contract_outcome
+from .gate_helpers import contract_outcome
 from timesys_ci.outputs.github import (
     MAX_ANNOTATIONS,
     annotations,
@@ -94,7 +94,7 @@ def test_not_on_github_does_nothing(tmp_path: Path) -> None:
 def test_at_most_ten_annotations_with_escaped_properties() -> None:
     from datetime import date
 
-    from gate_helpers import finding
+    from .gate_helpers import finding
     from timesys_ci.gate.evaluate import evaluate
     from timesys_ci.gate.policy import GatePolicy
     from timesys_ci.outputs import GateOutcome

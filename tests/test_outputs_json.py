@@ -5,7 +5,7 @@ import json
 import jsonschema
 import pytest
 
-from gate_helpers import contract_outcome
+from .gate_helpers import contract_outcome
 from timesys_ci.gate.policy import GatePolicy
 from timesys_ci.outputs.json_report import load_schema, render_json
 

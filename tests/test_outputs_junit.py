@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from gate_helpers import contract_outcome
+from .gate_helpers import contract_outcome
 from timesys_ci.gate.evaluate import evaluate
 from timesys_ci.gate.policy import GatePolicy
 from timesys_ci.outputs import GateOutcome
 from timesys_ci.outputs.junit import render_junit
 from timesys_ci.report import parse_report
-from gate_helpers import TODAY
+from .gate_helpers import TODAY
 
 
 def test_a_case_per_finding() -> None:

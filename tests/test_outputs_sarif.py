@@ -6,7 +6,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from gate_helpers import FIXTURES, contract_outcome
+from .gate_helpers import FIXTURES, contract_outcome
 from timesys_ci.outputs.sarif import FINGERPRINT_KEY, finding_fingerprint, manifest_uri, render_sarif
 
 

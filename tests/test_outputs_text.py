@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from gate_helpers import contract_outcome
+from .gate_helpers import contract_outcome
 from timesys_ci.gate.policy import GatePolicy
 from timesys_ci.outputs.markdown import render_markdown
 from timesys_ci.outputs.summary import render_summary

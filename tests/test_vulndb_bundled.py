@@ -8,7 +8,7 @@ from types import ModuleType
 from timesys_ci.vulndb.index import RecordIndex
 from timesys_ci.vulndb.nvd import load_nvd_file
 from timesys_ci.sbom.model import Package
-from vulndb_helpers import FIXTURES, ROOT
+from .vulndb_helpers import FIXTURES, ROOT
 
 SAMPLE = ROOT / "timesys_ci" / "data" / "nvd-sample.json.gz"
 

@@ -7,7 +7,7 @@ import pytest
 from timesys_ci.sbom.model import Package
 from timesys_ci.vulndb.matcher import candidate_products, match_package, package_probes, record_products
 from timesys_ci.vulndb.record import Configuration, CpeMatch, Node, VulnRecord
-from vulndb_helpers import fixture_index
+from .vulndb_helpers import fixture_index
 
 
 def _matched(package: Package, identifiers=("CPE", "CVE Product", "Package Name"), strict: bool = False) -> List[str]:

@@ -8,7 +8,7 @@ import pytest
 from timesys_ci.sbom import load_sbom
 from timesys_ci.sbom.model import Package, Sbom, VulnerabilityStatement
 from timesys_ci.vulndb.scan import EXTRA_FIELDS, scan
-from vulndb_helpers import FIXTURES, ROOT, fixture_index
+from .vulndb_helpers import FIXTURES, ROOT, fixture_index
 
 EXAMPLE = ROOT / "examples" / "core-image-minimal.vigiles.json"
 
