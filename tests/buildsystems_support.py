@@ -106,7 +106,13 @@ sys.path.insert(0, {repo!r})
 argv = sys.argv[1:]
 def record(kind):
     with open(os.environ["FAKE_PY_LOG"], "a") as log:
-        log.write(json.dumps({{"kind": kind, "argv": argv, "cwd": os.getcwd(),
+        files = {{}}
+        for name in ("VIGILES_KEY_FILE", "VIGILES_DASHBOARD_CONFIG"):
+            path = os.environ.get(name)
+            if path and os.path.isfile(path):
+                files[name] = {{"mode": os.stat(path).st_mode & 0o777, "text": open(path).read(),
+                               "dir_mode": os.stat(os.path.dirname(path)).st_mode & 0o777}}
+        log.write(json.dumps({{"kind": kind, "argv": argv, "cwd": os.getcwd(), "files": files,
                               "env": {{k: os.environ.get(k) for k in {recorded!r}}}}}) + "\\n")
 if argv[:3] == ["-m", "timesys_ci", "upload"]:
     record("upload")
