@@ -11,8 +11,8 @@ import pytest
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is needed to read action.yml (test dependency)")
 
-from action_harness import ACTION_DIR, Harness, UnsupportedExpression, load_action  # noqa: E402
-from buildsystems_support import REPO, IMAGE, make_meta_timesys_tree, read_fake_log, write_fake_python  # noqa: E402
+from .action_harness import ACTION_DIR, Harness, UnsupportedExpression, load_action  # noqa: E402
+from .buildsystems_support import REPO, IMAGE, make_meta_timesys_tree, read_fake_log, write_fake_python  # noqa: E402
 
 KEY = {"email": "ci-bot@example.com", "key": "c2VjcmV0LWtleS1kby1ub3QtbG9n", "enterprise": True}
 ISSUE_INPUTS = {"manifest", "build-system", "build-dir", "image", "key", "key-file", "dashboard-config", "group-token",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from buildsystems_support import fixture, make_buildroot_output
+from .buildsystems_support import fixture, make_buildroot_output
 from timesys_ci.buildsystems import DiscoveryError, SettingError
 from timesys_ci.buildsystems.br_manifest import build_manifest, clean_version, cpe_fields, load_show_info
 from timesys_ci.buildsystems.buildroot import buildroot_upload_args, buildroot_upload_env, discover_buildroot

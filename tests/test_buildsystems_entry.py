@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from buildsystems_support import IMAGE, fixture, make_buildroot_output, make_meta_timesys_tree, read_fake_log, \
+from .buildsystems_support import IMAGE, fixture, make_buildroot_output, make_meta_timesys_tree, read_fake_log, \
     write_fake_python
 from timesys_ci.buildsystems import entry
 

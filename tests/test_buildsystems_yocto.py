@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from buildsystems_support import IMAGE, fixture, make_meta_timesys_tree, make_spdx_tree
+from .buildsystems_support import IMAGE, fixture, make_meta_timesys_tree, make_spdx_tree
 from timesys_ci.buildsystems import DiscoveryError, SettingError
 from timesys_ci.buildsystems.yocto import discover_yocto, yocto_upload_args
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from buildsystems_support import REPO, make_buildroot_output, read_fake_log, write_fake_python
+from .buildsystems_support import REPO, make_buildroot_output, read_fake_log, write_fake_python
 
 POST_IMAGE = REPO / "hooks" / "buildroot" / "post-image.sh"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from buildsystems_support import IMAGE, REPO, make_meta_timesys_tree, read_fake_log, write_fake_python
+from .buildsystems_support import IMAGE, REPO, make_meta_timesys_tree, read_fake_log, write_fake_python
 
 LAYER = REPO / "hooks" / "yocto"
 CLASS = LAYER / "classes" / "timesys-ci.bbclass"
