@@ -1,0 +1,140 @@
+"""`timesys-ci service ...`: run the local service, add users, import vulnerability data.
+
+Registered into the main CLI through `register(subparsers)`; each command's
+`func(args)` returns the exit status.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from timesys_ci.service.server import is_loopback
+
+USAGE = 2
+DEFAULT_PORT = 8000
+
+
+class CommandError(Exception):
+    """A one-line error for the user; the CLI prints it and exits with USAGE."""
+
+
+def register(subparsers: Any) -> None:
+    service = subparsers.add_parser("service", help="run and manage the local Vigiles-compatible service",
+                                    description="A local Vigiles-compatible service for offline use and tests.")
+    commands = service.add_subparsers(dest="service_command", metavar="COMMAND", required=True)
+
+    start = commands.add_parser("start", help="serve the API in the foreground (Ctrl-C or SIGTERM stops it)")
+    start.add_argument("--data", required=True, type=Path, metavar="DIR", help="data directory (created if missing)")
+    start.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    start.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any free)")
+    start.add_argument("--allow-remote", action="store_true", help="allow listening on a non-loopback address")
+    start.add_argument("--explain-signatures", action="store_true",
+                       help="401 answers include the canonical message the service signed (never the key)")
+    start.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="largest request body accepted")
+    start.add_argument("--print-url", action="store_true", help="print the base URL on stdout once listening")
+    start.set_defaults(func=start_command)
+
+    add_user = commands.add_parser("add-user", help="create a user and write their key file (mode 0600)")
+    add_user.add_argument("email")
+    add_user.add_argument("--data", required=True, type=Path, metavar="DIR")
+    add_user.add_argument("--key-file", required=True, type=Path, metavar="PATH")
+    add_user.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}",
+                          help="server_url written into the key file (default: %(default)s)")
+    add_user.add_argument("--admin", action="store_true", help="an administrator sees every group")
+    add_user.set_defaults(func=add_user_command)
+
+    import_vulns = commands.add_parser("import-vulns", help="import NVD CVE API 2.0 JSON (records, pages, feeds; .gz)")
+    import_vulns.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    import_vulns.add_argument("--data", required=True, type=Path, metavar="DIR")
+    import_vulns.add_argument("--kev", type=Path, metavar="FILE", help="a CISA KEV catalog (JSON or CSV)")
+    import_vulns.add_argument("--epss", type=Path, metavar="FILE", help="a FIRST EPSS scores CSV")
+    import_vulns.set_defaults(func=import_vulns_command)
+
+
+def _stop(signum: int, frame: Any) -> NoReturn:
+    raise SystemExit(0)  # waitress's run loop shuts down cleanly on SystemExit
+
+
+def start_command(args: argparse.Namespace) -> int:
+    from timesys_ci.service.app import DEFAULT_MAX_BODY
+    from timesys_ci.service.datadir import open_data_dir
+    from timesys_ci.service.server import make_server
+
+    if not is_loopback(args.host) and not args.allow_remote:
+        raise CommandError(f"--host {args.host} is not a loopback address; add --allow-remote to listen on it")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    storage = open_data_dir(args.data)
+    server = make_server(storage, args.host, args.port, explain_signatures=args.explain_signatures,
+                         max_body=args.max_body or DEFAULT_MAX_BODY)
+    url = f"http://{server.effective_host}:{server.effective_port}"
+    logging.getLogger("timesys_ci.service").info("serving %s from %s", url, args.data)
+    if args.print_url:
+        print(url, flush=True)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.run()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.close()
+        storage.close()
+        logging.getLogger("timesys_ci.service").info("stopped")
+    return 0
+
+
+def add_user_command(args: argparse.Namespace) -> int:
+    from timesys_ci.service.datadir import create_user, open_data_dir
+
+    storage = open_data_dir(args.data)
+    try:
+        path = create_user(storage, args.email, args.key_file, args.url.rstrip("/"), is_admin=args.admin)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        storage.close()
+    print(f"created {args.email.strip()}; key file written to {path} (server_url {args.url.rstrip('/')})")
+    return 0
+
+
+def import_vulns_command(args: argparse.Namespace) -> int:
+    from timesys_ci.gate.kev_epss import EnrichmentError
+    from timesys_ci.service.datadir import open_data_dir
+    from timesys_ci.service.vulndata import import_epss, import_kev, import_nvd_files
+    from timesys_ci.vulndb.errors import VulnDataError
+
+    if not args.files and not args.kev and not args.epss:
+        raise CommandError("nothing to import: give NVD files, --kev or --epss")
+    storage = open_data_dir(args.data)
+    try:
+        for path in args.files:
+            print(f"{path}: {import_nvd_files(storage, [path])} CVE records")
+        if args.kev:
+            print(f"{args.kev}: {import_kev(storage, args.kev)} known exploited CVEs")
+        if args.epss:
+            print(f"{args.epss}: {import_epss(storage, args.epss)} EPSS scores")
+        print(f"{args.data}: {storage.vuln_count()} CVE records in total")
+    except (VulnDataError, EnrichmentError, OSError) as exc:
+        raise CommandError(str(exc) if not isinstance(exc, OSError) else f"{exc.filename}: {exc.strerror}") from None
+    finally:
+        storage.close()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """Standalone entry (the main CLI registers the same parser)."""
+    parser = argparse.ArgumentParser(prog="timesys-ci")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CommandError as exc:
+        print(f"timesys-ci: error: {exc}", file=sys.stderr)
+        return USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

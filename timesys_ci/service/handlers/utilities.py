@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from typing import Any
+
+from timesys_ci.service.context import Context
+
+
+def heartbeat(ctx: Context) -> Any:
+    return {"ok": True}
+
+
+def about(ctx: Context) -> Any:
+    from timesys import __version__
+
+    return {"app_version": f"timesys-ci local service {__version__}",
+            "database_version": f"schema {ctx.storage.db.schema_version}",
+            "vulnerability_records": ctx.storage.vuln_count()}
+
+
+HANDLERS = {"heartbeat": heartbeat, "get_app_db_version": about}

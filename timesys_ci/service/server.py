@@ -1,0 +1,66 @@
+"""Serving the app: waitress in the foreground for `service start`, or in a thread for tests and `--local`."""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Optional
+
+from waitress.server import create_server
+
+from timesys_ci.service.app import DEFAULT_MAX_BODY, VigilesService
+from timesys_ci.service.datadir import open_data_dir
+from timesys_ci.service.storage import Storage
+
+logger = logging.getLogger("timesys_ci.service")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def make_server(storage: Storage, host: str = "127.0.0.1", port: int = 8000, *, explain_signatures: bool = False,
+                max_body: int = DEFAULT_MAX_BODY, threads: int = 8) -> Any:
+    app = VigilesService(storage, explain_signatures=explain_signatures, max_body=max_body)
+    return create_server(app, host=host, port=port, threads=threads, max_request_body_size=max_body + 65536,
+                         ident="timesys-ci-local-vigiles", clear_untrusted_proxy_headers=True)
+
+
+class RunningService:
+    """A service running in a background thread; `url` is its base URL."""
+
+    def __init__(self, storage: Storage, server: Any) -> None:
+        self.storage = storage
+        self.server = server
+        self.url = f"http://{server.effective_host}:{server.effective_port}"
+        self._thread = threading.Thread(target=server.run, name="local-vigiles", daemon=True)
+
+    def start(self) -> "RunningService":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.close()
+        self._thread.join(timeout=10)
+
+
+@contextmanager
+def running_service(data_dir: Path, *, host: str = "127.0.0.1", port: int = 0, seed: bool = True,
+                    explain_signatures: bool = False, max_body: int = DEFAULT_MAX_BODY,
+                    storage: Optional[Storage] = None) -> Iterator[RunningService]:
+    """Start the service on an ephemeral loopback port, yield it, stop it."""
+    storage = storage or open_data_dir(data_dir, seed=seed)
+    service = RunningService(storage, make_server(storage, host, port, explain_signatures=explain_signatures,
+                                                  max_body=max_body)).start()
+    try:
+        yield service
+    finally:
+        service.stop()
