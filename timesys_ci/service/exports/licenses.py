@@ -6,7 +6,8 @@ from typing import Optional
 
 _NO_ASSERTION = {"", "unknown", "closed", "noassertion", "none", "proprietary"}
 _TOKEN = re.compile(r"\(|\)|&|\||,|[^\s()&|,]+")
-_OPERATORS = {"&": "AND", "|": "OR", ",": "AND", "and": "AND", "or": "OR", "with": "WITH"}
+# Only the upper-case words are operators: lower-case "and"/"with" occur inside free-text licence names.
+_OPERATORS = {"&": "AND", "|": "OR", ",": "AND", "AND": "AND", "OR": "OR", "WITH": "WITH"}
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]*\+?")
 _REF = re.compile(r"LicenseRef-[A-Za-z0-9.\-]+")
 
@@ -38,9 +39,7 @@ def spdx_expression(text: object) -> Optional[str]:
             words.clear()
 
     for token in _TOKEN.findall(text):
-        operator = _OPERATORS.get(token.lower())
-        if operator == "WITH" and not words:
-            operator = None  # a leading "with" is part of a name
+        operator = _OPERATORS.get(token)
         if operator or token in "()":
             flush()
             if token == "(":
