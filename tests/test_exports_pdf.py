@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.exports_support import load_manifest, load_report
+from timesys_ci.service.exports import render_report
+from timesys_ci.service.exports.pdf_writer import Line, render_pdf
+
+
+def _check_structure(data: bytes) -> int:
+    """Assert a well-formed PDF 1.4 file; return its page count."""
+    assert data.startswith(b"%PDF-1.4\n")
+    assert data.rstrip().endswith(b"%%EOF")
+    startxref = int(re.search(rb"startxref\n(\d+)\n%%EOF", data).group(1))
+    assert data[startxref:].startswith(b"xref\n")
+    header = re.match(rb"xref\n0 (\d+)\n", data[startxref:])
+    size = int(header.group(1))
+    table = data[startxref + header.end() : startxref + header.end() + 20 * size]
+    entries = [table[i : i + 20] for i in range(0, len(table), 20)]
+    assert entries[0] == b"0000000000 65535 f \n"
+    for number, entry in enumerate(entries[1:], start=1):
+        assert entry.endswith(b" 00000 n \n")
+        offset = int(entry[:10])
+        assert data[offset:].startswith(b"%d 0 obj\n" % number), number
+    assert re.search(rb"/Size %d " % size, data)
+    for length, stream_start in [(int(m.group(1)), m.end()) for m in re.finditer(rb"<< /Length (\d+) >>\nstream\n", data)]:
+        assert data[stream_start + length :].startswith(b"\nendstream")
+    count = int(re.search(rb"/Type /Pages /Kids \[[^\]]*\] /Count (\d+)", data).group(1))
+    assert len(re.findall(rb"/Type /Page ", data)) == count
+    return count
+
+
+def _pdftotext(data: bytes, tmp_path) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True).stdout.decode("utf-8")
+
+
+def test_full_report_structure() -> None:
+    data, media_type = render_report(load_report(), load_manifest(), "pdf")
+    assert media_type == "application/pdf"
+    assert _check_structure(data) == 2  # summary page + detail page
+    assert b"/BaseFont /Helvetica" in data and b"/WinAnsiEncoding" in data
+    assert b"/MediaBox [0 0 595.28 841.89]" in data
+    assert b"(CVE-2024-1086 - CVSS 7.8 high - Unfixed - fixed in 6.6.15 - CISA KEV - EPSS 0.835) Tj" in data
+    assert b"/CreationDate (D:20261127164000Z)" in data
+
+
+def test_summary_is_one_page_without_the_cve_list() -> None:
+    data = render_report(load_report(), load_manifest(), "pdfsummary")[0]
+    assert _check_structure(data) == 1
+    assert b"(Vulnerabilities) Tj" not in data
+    assert b"(Unfixed: 4) Tj" in data
+
+
+def test_long_reports_paginate() -> None:
+    report = load_report()
+    report["cves"] = {"bigpkg": [{"cve_id": f"CVE-2024-{n}", "version": "1", "status": "Unfixed", "cvss": 5.0} for n in range(1, 301)]}
+    data = render_report(report, None, "pdf")[0]
+    pages = _check_structure(data)
+    assert pages >= 6
+    assert b"page %d of %d) Tj" % (pages, pages) in data
+    assert b"page %d of %d) Tj" % (pages + 1, pages) not in data
+
+
+def test_text_is_winansi_with_unsupported_characters_replaced() -> None:
+    data = render_pdf([Line("caf\u00e9 (x) \\ \u2192 \u4e2d \u20ac")], title="t")
+    _check_structure(data)
+    assert b"(caf\xe9 \\(x\\) \\\\ ? ? \x80) Tj" in data
+
+
+def test_long_words_wrap_inside_the_page() -> None:
+    data = render_pdf([Line("x" * 400)], title="t")
+    _check_structure(data)
+    assert len(re.findall(rb"\(x+\) Tj", data)) >= 3
+
+
+def test_pdftotext_reads_the_text_back(tmp_path) -> None:
+    text = _pdftotext(render_report(load_report(), load_manifest(), "pdf")[0], tmp_path)
+    assert "Vulnerability report: core-image-minimal" in text
+    assert "CVE-2022-48174" in text
+    assert "linux-yocto 6.6.21" in text
+    assert "page 2 of 2" in text

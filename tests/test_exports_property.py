@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.test_exports_pdf import _check_structure
+from timesys_ci.service.exports import render_report
+from timesys_ci.service.exports.licenses import spdx_expression
+from timesys_ci.service.exports.pdf_writer import Line, render_pdf
+
+_TERM = r"(?:LicenseRef-)?[A-Za-z0-9][A-Za-z0-9.\-]*\+?"
+
+
+@given(st.text(max_size=60))
+def test_licence_expressions_are_always_well_formed(text: str) -> None:
+    expression = spdx_expression(text)
+    if expression is None:
+        return
+    flat = expression.replace("(", " ( ").replace(")", " ) ").split()
+    expect_term, depth = True, 0
+    for token in flat:
+        if token == "(":
+            assert expect_term
+            depth += 1
+        elif token == ")":
+            assert not expect_term
+            depth -= 1
+        elif token in ("AND", "OR", "WITH"):
+            assert not expect_term
+            expect_term = True
+        else:
+            assert expect_term and re.fullmatch(_TERM, token), (text, expression)
+            expect_term = False
+    assert depth == 0 and not expect_term
+
+
+_names = st.text(min_size=1, max_size=30)
+
+
+@settings(max_examples=40)
+@given(st.dictionaries(_names, st.lists(st.fixed_dictionaries({"cve_id": _names.filter(str.strip), "status": st.sampled_from(["Unfixed", "Fixed", "Whitelisted", "Unfixed, Patch Available"]), "version": st.text(max_size=10)}), max_size=3), max_size=4))
+def test_csv_round_trips_any_text(cves: dict) -> None:
+    report = {"report_token": "RPT1", "cves": cves}
+    records = list(csv.DictReader(io.StringIO(render_report(report, None, "csv")[0].decode("utf-8"), newline="")))
+    # Exports trim surrounding whitespace.
+    expected = sorted((package, entry["cve_id"].strip()) for package, entries in cves.items() for entry in entries)
+    assert sorted((record["package"], record["cve_id"]) for record in records) == expected
+
+
+@settings(max_examples=30)
+@given(st.lists(st.text(max_size=200), max_size=120))
+def test_pdf_is_well_formed_for_any_text(lines: list) -> None:
+    _check_structure(render_pdf([Line(text) for text in lines], title="any"))

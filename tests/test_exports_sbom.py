@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.exports_support import cyclonedx_validator, load_manifest
+from timesys_ci.service.exports import ExportError, convert_manifest
+from timesys_ci.service.exports.licenses import spdx_expression
+
+TIMESTAMP = "2026-11-27T16:31:05Z"
+
+
+def _spdx(version: str = "2.3") -> dict:
+    data, media_type = convert_manifest(load_manifest(), "spdx", sbom_version=version, timestamp=TIMESTAMP)
+    assert media_type == "application/spdx+json"
+    return json.loads(data)
+
+
+@pytest.mark.parametrize("version", ["2.2", "2.3"])
+def test_spdx_json_document(version: str) -> None:
+    document = _spdx(version)
+    assert document["spdxVersion"] == f"SPDX-{version}"
+    assert document["dataLicense"] == "CC0-1.0"
+    assert document["SPDXID"] == "SPDXRef-DOCUMENT"
+    assert document["creationInfo"]["created"] == TIMESTAMP
+    assert document["documentNamespace"].startswith("https://spdx.org/spdxdocs/core-image-minimal-")
+    packages = {package["name"]: package for package in document["packages"]}
+    assert len(packages) == 7  # the image + 6 manifest packages
+    openssl = packages["openssl"]
+    assert openssl["versionInfo"] == "3.2.3"
+    assert openssl["supplier"] == "Organization: OpenEmbedded ()"
+    assert openssl["downloadLocation"].startswith("https://github.com/openssl/")
+    assert openssl["licenseConcluded"] == "NOASSERTION"
+    assert openssl["licenseDeclared"] == "Apache-2.0"
+    assert openssl["checksums"] == [{"algorithm": "SHA256", "checksumValue": "52b5f1c6b8022bc5868c308c54fb77705e702d6c6f4594f99a0df216acf46239"}]
+    assert {"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": "cpe:2.3:a:openssl:openssl:3.2.3:*:*:*:*:*:*:*"} in openssl["externalRefs"]
+    purl_category = "PACKAGE-MANAGER" if version == "2.2" else "PACKAGE_MANAGER"
+    assert {"referenceCategory": purl_category, "referenceType": "purl", "referenceLocator": "pkg:generic/openssl@3.2.3"} in openssl["externalRefs"]
+    assert packages["ncurses"]["downloadLocation"] == "NOASSERTION"
+    assert packages["busybox"]["licenseDeclared"] == "GPL-2.0-only AND bzip2-1.0.4"
+    ids = [package["SPDXID"] for package in document["packages"]]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"SPDXRef-[A-Za-z0-9.-]+", spdx_id) for spdx_id in ids)
+    relationships = document["relationships"]
+    assert {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-Image"} in relationships
+    assert sum(1 for item in relationships if item["relationshipType"] == "CONTAINS") == 6
+
+
+def test_free_text_licences_become_declared_licence_refs() -> None:
+    document = _spdx()
+    ncurses = next(package for package in document["packages"] if package["name"] == "ncurses")
+    assert ncurses["licenseDeclared"] == "LicenseRef-MIT-style-with-unknown-clauses"
+    extracted = {item["licenseId"]: item for item in document["hasExtractedLicensingInfos"]}
+    assert "MIT-style with unknown clauses" in extracted["LicenseRef-MIT-style-with-unknown-clauses"]["extractedText"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GPL-2.0-only & MIT", "GPL-2.0-only AND MIT"),
+        ("GPL-2.0-or-later | (MIT & BSD-3-Clause)", "GPL-2.0-or-later OR (MIT AND BSD-3-Clause)"),
+        ("GPL-2.0+, LGPL-2.1+", "GPL-2.0+ AND LGPL-2.1+"),
+        ("unknown", None),
+        ("CLOSED", None),
+        ("", None),
+        ("MIT & (", "LicenseRef-MIT"),
+        ("Apache-2.0 WITH LLVM-exception", "Apache-2.0 WITH LLVM-exception"),
+    ],
+)
+def test_licence_expressions(text: str, expected: object) -> None:
+    assert spdx_expression(text) == expected
+
+
+def test_spdx_tag_value() -> None:
+    data, media_type = convert_manifest(load_manifest(), "spdx", file_format="tag", timestamp=TIMESTAMP)
+    assert media_type.startswith("text/spdx")
+    text = data.decode("utf-8")
+    assert text.startswith("SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nSPDXID: SPDXRef-DOCUMENT\n")
+    assert f"Created: {TIMESTAMP}\n" in text
+    assert "PackageName: zlib\n" in text
+    assert "ExternalRef: SECURITY cpe23Type cpe:2.3:a:zlib:zlib:1.3.1:*:*:*:*:*:*:*\n" in text
+    assert "PackageChecksum: MD5: 9855b6d802d7fe5b7bd5b196a2271655\n" in text
+    assert "Relationship: SPDXRef-DOCUMENT DESCRIBES SPDXRef-Image\n" in text
+    assert text.count("PackageName: ") == 7
+    # Every package block has the mandatory fields in tag-value.
+    for block in text.split("\n\n")[1:8]:
+        for tag in ("PackageName", "SPDXID", "PackageDownloadLocation", "FilesAnalyzed", "PackageLicenseConcluded", "PackageLicenseDeclared", "PackageCopyrightText"):
+            assert f"{tag}: " in block, (tag, block)
+
+
+def test_spdx_lite_keeps_only_the_lite_fields() -> None:
+    text = convert_manifest(load_manifest(), "spdx-lite", timestamp=TIMESTAMP)[0].decode()
+    assert "PackageName: openssl\n" in text
+    assert "PackageLicenseDeclared: Apache-2.0\n" in text
+    assert "PackageChecksum" not in text and "ExternalRef" not in text
+
+
+@pytest.mark.parametrize("version", ["1.4", "1.5", "1.6", "1.7"])
+def test_cyclonedx_sbom_is_schema_valid(version: str) -> None:
+    data, media_type = convert_manifest(load_manifest(), "cyclonedx", sbom_version=version, timestamp=TIMESTAMP)
+    assert media_type == f"application/vnd.cyclonedx+json; version={version}"
+    bom = json.loads(data)
+    errors = list(cyclonedx_validator(version).iter_errors(bom))
+    assert not errors, [error.message for error in errors[:5]]
+    assert len(bom["components"]) == 6
+    assert "vulnerabilities" not in bom
+
+
+def test_cyclonedx_defaults_to_json_1_6_and_offers_xml() -> None:
+    assert convert_manifest(load_manifest(), "cyclonedx", timestamp=TIMESTAMP)[1] == "application/vnd.cyclonedx+json; version=1.6"
+    data, media_type = convert_manifest(load_manifest(), "cyclonedx", file_format="xml", sbom_version="1.5", timestamp=TIMESTAMP)
+    assert media_type == "application/vnd.cyclonedx+xml; version=1.5"
+    assert b'xmlns="http://cyclonedx.org/schema/bom/1.5"' in data
+
+
+@pytest.mark.parametrize(("fmt", "file_format"), [("spdx", "json"), ("spdx", "tag"), ("spdx-lite", None), ("cyclonedx", "json"), ("cyclonedx", "xml")])
+def test_output_is_a_function_of_manifest_and_timestamp(fmt: str, file_format: str) -> None:
+    first = convert_manifest(load_manifest(), fmt, file_format=file_format, timestamp=TIMESTAMP)[0]
+    assert convert_manifest(load_manifest(), fmt, file_format=file_format, timestamp=TIMESTAMP)[0] == first
+    assert convert_manifest(load_manifest(), fmt, file_format=file_format, timestamp="2027-01-01T00:00:00Z")[0] != first
+    # Without a timestamp argument the manifest's own date is used.
+    assert convert_manifest(load_manifest(), fmt, file_format=file_format)[0] == first
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options", "named"),
+    [
+        ("swid", {}, "'swid'"),
+        ("spdx", {"file_format": "rdfxml"}, "'rdfxml'"),
+        ("spdx", {"sbom_version": "3.0"}, "'3.0'"),
+        ("spdx-lite", {"file_format": "json"}, "'json'"),
+        ("cyclonedx", {"sbom_version": "1.3"}, "'1.3'"),
+        ("cyclonedx", {"file_format": "protobuf"}, "'protobuf'"),
+    ],
+)
+def test_bad_conversion_options_are_rejected(fmt: str, options: dict, named: str) -> None:
+    with pytest.raises(ExportError) as caught:
+        convert_manifest(load_manifest(), fmt, **options)
+    assert named in str(caught.value)
+
+
+def test_malformed_manifest_is_rejected_naming_the_field() -> None:
+    with pytest.raises(ExportError, match="'packages'"):
+        convert_manifest({"packages": ["openssl"]}, "spdx")
+    with pytest.raises(ExportError, match=r"packages\['openssl'\]"):
+        convert_manifest({"packages": {"openssl": "3.2.3"}}, "cyclonedx")

@@ -1,0 +1,42 @@
+"""The CSV report: one RFC 4180 record per (package, CVE)."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Sequence
+
+from .rows import VulnRow
+
+MEDIA_TYPE = "text/csv; charset=utf-8"
+COLUMNS = ("package", "version", "cve_id", "status", "category", "cvss", "vector", "severity", "fixed_version", "fixedby")
+
+
+def row_cells(row: VulnRow) -> list[object]:
+    """The COLUMNS values of one row; the score stays a number (None when unknown) for XLSX."""
+    return [
+        row.package,
+        row.version,
+        row.cve_id,
+        row.status,
+        row.category,
+        row.cvss,
+        row.vector,
+        row.severity,
+        row.fixed_version,
+        " ".join(row.fixedby),  # patch names and URLs never contain spaces
+    ]
+
+
+def render_csv(rows: Sequence[VulnRow]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow(["" if cell is None else _number_text(cell) for cell in row_cells(row)])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _number_text(cell: object) -> object:
+    if isinstance(cell, float):
+        return f"{cell:g}"
+    return cell

@@ -1,0 +1,39 @@
+"""The counts block shared by the XLSX "Summary" sheet and the PDF summary page."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Mapping, Sequence
+
+from .rows import CATEGORIES, VulnRow
+
+
+def summary_counts(report: Mapping[str, Any], rows: Sequence[VulnRow]) -> list[tuple[str, int]]:
+    """(label, count) pairs in a fixed order.
+
+    The report's own `counts` win when present (the service may count things
+    the rows do not show, e.g. filtered-out CVEs); missing ones are counted
+    from the rows, so real-Vigiles reports without extras still get a summary.
+    """
+    counts = report.get("counts") if isinstance(report.get("counts"), Mapping) else {}
+    by_category = Counter(row.category for row in rows)
+    lines: list[tuple[str, int]] = [("Total CVEs", len(rows))]
+    for category in CATEGORIES:
+        lines.append((category.capitalize(), _int(counts.get(category), by_category[category])))
+    for scope in ("kernel", "toolchain"):
+        scoped = counts.get(scope) if isinstance(counts.get(scope), Mapping) else {}
+        in_scope = Counter(row.category for row in rows if row.scope == scope)
+        for category in ("unfixed", "fixed"):
+            lines.append((f"{scope.capitalize()} {category}", _int(scoped.get(category), in_scope[category])))
+    cvss_counts = counts.get("cvss_counts") if isinstance(counts.get("cvss_counts"), Mapping) else {}
+    for band in ("critical", "high"):
+        banded = cvss_counts.get(band) if isinstance(cvss_counts.get(band), Mapping) else {}
+        computed = sum(1 for row in rows if row.severity == band and row.category == "unfixed")
+        lines.append((f"{band.capitalize()} unfixed", _int(banded.get("unfixed"), computed)))
+    lines.append(("In CISA KEV (not fixed)", sum(1 for row in rows if row.kev and row.category not in ("fixed", "whitelisted"))))
+    return lines
+
+
+def _int(value: object, fallback: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return fallback
+    return int(value)
