@@ -142,7 +142,9 @@ def test_every_function(local_vigiles: LocalVigiles, fresh_llapi: LLAPI, flavour
     # move, copy, delete, delete group
     copied = manifests.bulk_copy_manifests([token], target_group_token=sub, include_history=True)
     copy_token = copied["tokens"][token]
-    assert len(manifests.get_report_tokens(copy_token)["reports"]) == 5
+    assert len(manifests.get_report_tokens(copy_token)["reports"]) == len(manifests.get_report_tokens(token)["reports"])
+    shallow = manifests.bulk_copy_manifests([token], target_group_token=sub)["tokens"][token]
+    assert len(manifests.get_report_tokens(shallow)["reports"]) == 1
     manifests.bulk_move_manifests([copy_token], target_folder_token=folder["folder_token"])
     assert manifests.get_manifest_info(copy_token)["folder_token"] == folder["folder_token"]
     with pytest.raises(timesys.BadRequestError, match="not confirmed"):

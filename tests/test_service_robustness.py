@@ -38,11 +38,11 @@ def signed_post(service_url: str, key_file: Path, resource: str, body: bytes,
 
 
 @pytest.mark.parametrize("body, status, message", [
-    (b"email=u%40example.com&manifest=%7Bnot+json", 412, "not valid JSON"),
+    (b"email=u%40example.com&manifest=%7Bnot+json", 412, "invalid JSON at line 1 column 2"),
     (b"email=u%40example.com&manifest=%7B%22distro%22%3A+%22x%22%7D", 412, "packages"),
     (b"email=u%40example.com&manifest=%7B%22packages%22%3A+%5B%5D%7D", 412, "packages"),
     (b"email=u%40example.com&manifest=", 400, "'manifest' is required"),
-    (b"email=u%40example.com&manifest=%7B%7D&upload_only=maybe", 412, "packages"),
+    (b"email=u%40example.com&manifest=%7B%7D&upload_only=maybe", 412, "unrecognised SBOM"),
     (b"email=u%40example.com&manifest=%FF%FE", 400, "malformed form body"),
     (b"email=u%40example.com&manifest=x&export_format=docx", 412, ""),
 ])

@@ -44,7 +44,9 @@ def server() -> Iterator[ScriptedServer]:
 names = st.text(min_size=1, max_size=12).filter(lambda name: name != "email")
 scalars = st.one_of(st.text(max_size=30), st.booleans(), st.integers(-10**6, 10**6))
 values = st.one_of(scalars, st.lists(st.text(max_size=10), max_size=4), st.none())
-tokens = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789+@.-_", min_size=1, max_size=16)
+# "." and ".." are refused by the endpoint table: HTTP clients collapse them out of the path.
+tokens = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789+@.-_", min_size=1, max_size=16).filter(
+    lambda token: token not in (".", ".."))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -86,8 +86,8 @@ class Endpoint:
         values = {}
         for name in self.path_fields:
             text = str(args[name])
-            if _UNSAFE_SEGMENT.search(text):
-                raise ParameterError(f"{name} {text!r} must not contain '/', '?', '#' or white space")
+            if _UNSAFE_SEGMENT.search(text) or text in (".", ".."):
+                raise ParameterError(f"{name} {text!r} must not contain '/', '?', '#' or white space, nor be . or ..")
             values[name] = text
         return self.resource_template(flavour).format(**values)
 

@@ -107,7 +107,7 @@ def decide(cve_id: str, facts: _ManifestFacts, triage: Optional[Mapping[str, Any
     return Disposition("unfixed", _STATUS_TEXT["unfixed"], status, justification)
 
 
-def _extra(record: VulnRecord, name: str) -> Any:
+def extra_field(record: VulnRecord, name: str) -> Any:
     if name == "assigner":
         return record.assigner
     if name == "description":
@@ -161,7 +161,7 @@ def build_entry(
         "scope": package_scope(package.name, " ".join(package.cve_product)),
     }
     for name in extra_fields:
-        entry[name] = _extra(record, name)
+        entry[name] = extra_field(record, name)
     return entry
 
 
