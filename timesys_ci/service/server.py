@@ -31,7 +31,8 @@ def make_server(storage: Storage, host: str = "127.0.0.1", port: int = 8000, *, 
                 max_body: int = DEFAULT_MAX_BODY, threads: int = 8) -> Any:
     app = VigilesService(storage, explain_signatures=explain_signatures, max_body=max_body)
     return create_server(app, host=host, port=port, threads=threads, max_request_body_size=max_body + 65536,
-                         ident="timesys-ci-local-vigiles", clear_untrusted_proxy_headers=True)
+                         ident="timesys-ci-local-vigiles", clear_untrusted_proxy_headers=True,
+                         asyncore_loop_timeout=0.2)
 
 
 class RunningService:
@@ -48,8 +49,14 @@ class RunningService:
         return self
 
     def stop(self) -> None:
-        self.server.close()
+        # Closing the listening socket is not enough: the loop runs while client keep-alive
+        # connections stay in its socket map, so close those first.
+        for channel in list(self.server._map.values()):
+            if channel not in (self.server, self.server.trigger):
+                channel.close()
+        self.server.close()  # also closes the trigger: the map empties and the loop returns
         self._thread.join(timeout=10)
+        self.server.task_dispatcher.shutdown()
 
 
 @contextmanager
