@@ -16,13 +16,13 @@ import io
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from timesys.core.utils import write_bytes_atomic  # noqa: E402
 from timesys_ci.vulndb.nvd import parse_nvd_document, to_api_envelope  # noqa: E402
 
 DEFAULT_SOURCE = ROOT / "tests" / "fixtures" / "vulndb" / "nvd"
@@ -51,16 +51,7 @@ def render(source_dir: Path) -> bytes:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_bytes_atomic(path, data, mode=0o644)
 
 
 def main(argv: List[str] | None = None) -> int:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from timesys_ci.outputs import atomic
+
 from timesys_ci.outputs.atomic import write_atomic
 
 
@@ -34,7 +34,7 @@ def test_failure_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypatch: py
     def broken_replace(src: str, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(atomic.os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="No space left"):
         write_atomic(target, "new content")
     assert target.read_text(encoding="utf-8") == "old"
@@ -47,7 +47,7 @@ def test_failure_while_writing_leaves_nothing(tmp_path: Path, monkeypatch: pytes
     def broken_fsync(fd: int) -> None:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(atomic.os, "fsync", broken_fsync)
+    monkeypatch.setattr(os, "fsync", broken_fsync)
     with pytest.raises(OSError, match="Input/output error"):
         write_atomic(target, "{}")
     assert list(tmp_path.iterdir()) == []

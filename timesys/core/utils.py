@@ -27,12 +27,16 @@ def _new_file_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_bytes_atomic(file_path: Union[str, "os.PathLike[str]"], content: bytes, mode: Union[int, None] = None) -> None:
+def write_bytes_atomic(file_path: Union[str, "os.PathLike[str]"], content: Union[bytes, str],
+                       mode: Union[int, None] = None) -> Path:
     """Write through a temporary file in the same directory, then rename over the target.
 
-    Parent directories are created. `mode` defaults to the replaced file's mode, or
-    what the umask gives a new file.
+    Readers see the old file or the new one, never half of one. Text is UTF-8
+    encoded. Parent directories are created. `mode` defaults to the replaced
+    file's mode, or what the umask gives a new file. Returns the path written.
     """
+    if isinstance(content, str):
+        content = content.encode("utf-8")
     target = Path(file_path)
     directory = target.parent if str(target.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
@@ -51,3 +55,19 @@ def write_bytes_atomic(file_path: Union[str, "os.PathLike[str]"], content: bytes
         except FileNotFoundError:
             pass
         raise
+    _fsync_directory(directory)
+    return target
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (not possible, nor needed, on Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

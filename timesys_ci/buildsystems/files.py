@@ -1,20 +1,11 @@
 """Atomic file writes for generated manifests."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from timesys.core.utils import write_bytes_atomic
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory and rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Readers never see half a file (see `timesys.core.utils.write_bytes_atomic`)."""
+    write_bytes_atomic(path, text)
