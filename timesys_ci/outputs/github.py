@@ -84,21 +84,25 @@ def publish(
     stdout: TextIO = sys.stdout,
     sarif_file: Optional[str] = None,
     json_file: Optional[str] = None,
+    step_summary: bool = True,
+    annotate: bool = True,
 ) -> bool:
     """Write summary, outputs and annotations when running under GitHub Actions.
 
-    Returns False (and does nothing) elsewhere.
+    `step_summary` / `annotate` switch the step summary and the annotations off
+    (the step outputs are always written). Returns False (and does nothing) elsewhere.
     """
     if not running_on_github(env):
         return False
     summary_path = env.get("GITHUB_STEP_SUMMARY")
-    if summary_path:
+    if summary_path and step_summary:
         _append(summary_path, render_markdown(outcome))
     output_path = env.get("GITHUB_OUTPUT")
     if output_path:
         _append(output_path, "".join(format_output(k, v) for k, v in
                                      step_outputs(outcome, sarif_file=sarif_file, json_file=json_file).items()))
-    _print_lines(annotations(outcome), stdout)
+    if annotate:
+        _print_lines(annotations(outcome), stdout)
     return True
 
 

@@ -1,0 +1,45 @@
+"""Check a manifest/SBOM locally before anything is sent: empty, truncated and unknown files fail here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from timesys import ParameterError
+from timesys_ci.sbom import SbomError, detect_format, load_sbom
+
+
+class ManifestError(ParameterError):
+    """The manifest file cannot be uploaded as it is (exit status 2; nothing was sent)."""
+
+
+@dataclass(frozen=True)
+class CheckedManifest:
+    path: Path
+    text: str
+    format: str  # "vigiles", "cyclonedx-json", "spdx-json", ...
+    packages: int  # -1 when the format is only recognised, not parsed
+
+
+def check_manifest(path: Path) -> CheckedManifest:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: manifest not found") from None
+    except IsADirectoryError:
+        raise ManifestError(f"{path}: is a directory, not a manifest file") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read manifest ({exc.strerror})") from None
+    if not raw.strip():
+        raise ManifestError(f"{path}: manifest file is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text (byte {exc.start}); is it compressed?") from None
+    try:
+        sbom_format = detect_format(text, str(path))
+        packages = len(load_sbom(text, str(path)).packages) if sbom_format == "vigiles" else -1
+    except SbomError as exc:
+        raise ManifestError(str(exc)) from None
+    if packages == 0:
+        raise ManifestError(f"{path}: the manifest lists no packages")
+    return CheckedManifest(path=path, text=text, format=sbom_format, packages=packages)
