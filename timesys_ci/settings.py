@@ -342,10 +342,11 @@ class SettingsResolver:
 
     def url(self, key: Optional[KeyFileModel], key_source: str) -> tuple[Optional[str], str]:
         """The explicit URL override (None: the key file or the library default decides)."""
-        for value, source in ((self.flags.url, "flag --url"), (self.env(ENV_URL), f"env {ENV_URL}"),
-                              (self.env(ENV_LINUXLINK_SERVER), f"env {ENV_LINUXLINK_SERVER}")):
+        candidates = ((self.flags.url, "--url", "flag --url"), (self.env(ENV_URL), ENV_URL, f"env {ENV_URL}"),
+                      (self.env(ENV_LINUXLINK_SERVER), ENV_LINUXLINK_SERVER, f"env {ENV_LINUXLINK_SERVER}"))
+        for value, name, source in candidates:
             if value:
-                return _check_url(value.strip(), source), source
+                return _check_url(value.strip(), name), source
         if key is not None:
             if key.server_url is not None:
                 origin = key_source if key_source == f"env {ENV_KEY}" else f"file {key.source}"
@@ -354,11 +355,12 @@ class SettingsResolver:
         return None, "none"
 
     def api(self) -> tuple[Optional[str], str]:
-        for value, source in ((self.flags.api, "flag --api"), (self.env(ENV_API), f"env {ENV_API}")):
+        for value, name in ((self.flags.api, "--api"), (self.env(ENV_API), ENV_API)):
             if value:
+                source = f"flag {name}" if name.startswith("--") else f"env {name}"
                 flavour = value.strip().lower()
                 if flavour not in core_config.FLAVOURS:
-                    raise SettingsError(f"{source}: expected groups or products, not {value!r}")
+                    raise SettingsError(f"{name}: expected groups or products, not {value!r}")
                 return flavour, source
         return None, "derived from the key file and URL"
 
@@ -426,10 +428,10 @@ def _check_timeout(value: str, name: str) -> float:
     return seconds
 
 
-def _check_url(value: str, source: str) -> str:
+def _check_url(value: str, name: str) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SettingsError(f"{source.split(' ', 1)[1]}: expected an http:// or https:// URL, not {value!r}")
+        raise SettingsError(f"{name}: expected an http:// or https:// URL, not {value!r}")
     return value
