@@ -32,7 +32,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2, already reported on one line)
         return exc.code if isinstance(exc.code, int) else exit_codes.USAGE
     debug = bool(getattr(args, "debug", False))
-    configure_logging(prog, debug)
+    restore_logging = configure_logging(prog, debug)
     try:
         return int(args.func(args) or exit_codes.OK)
     except KeyboardInterrupt:
@@ -51,3 +51,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         else:
             _error(prog, str(exc))
         return code
+    finally:
+        restore_logging()

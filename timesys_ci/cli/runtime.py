@@ -10,7 +10,7 @@ import hashlib
 import logging
 import os
 import sys
-from typing import Any, Iterable, Optional, TextIO
+from typing import Any, Callable, Iterable, Optional, TextIO
 
 import timesys
 from timesys.core.llapi import LLAPI
@@ -138,17 +138,26 @@ class _Formatter(logging.Formatter):
 
 
 def configure_logging(prog: str, debug: bool, stream: Optional[TextIO] = None,
-                      loggers: Iterable[str] = LOGGERS) -> logging.Handler:
-    """Warnings (or, with --debug, everything) of the library on stderr, redacted, one line each."""
+                      loggers: Iterable[str] = LOGGERS) -> Callable[[], None]:
+    """Warnings (or, with --debug, everything) of the library on stderr, redacted, one line each.
+
+    Returns a function restoring the loggers as they were (main() may run in-process, e.g. in tests).
+    """
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(_Formatter(prog, debug))
     handler.addFilter(REDACTOR)
+    saved = []
     for name in loggers:
         logger = logging.getLogger(name)
-        for old in [h for h in logger.handlers if getattr(h, "_timesys_ci", False)]:
-            logger.removeHandler(old)
-        handler._timesys_ci = True  # type: ignore[attr-defined]
+        saved.append((logger, logger.level, logger.propagate))
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG if debug else logging.WARNING)
         logger.propagate = False
-    return handler
+
+    def restore() -> None:
+        for logger, level, propagate in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+    return restore
