@@ -1,0 +1,56 @@
+"""Commands that are not API calls: version, config show, doctor, completion."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+import timesys
+from timesys_ci.cli import exit_codes
+from timesys_ci.cli.render import table, use_color
+from timesys_ci.cli.runtime import emit, settings_from_args, wants_json
+
+if TYPE_CHECKING:
+    from timesys_ci.cli.parser import CommandTree
+
+
+def run_version(args: argparse.Namespace) -> int:
+    if wants_json(args):
+        emit(args, {"version": timesys.__version__})
+    else:
+        sys.stdout.write(timesys.__version__ + "\n")
+    return exit_codes.OK
+
+
+def run_config_show(args: argparse.Namespace) -> int:
+    described = settings_from_args(args).describe()
+    if wants_json(args):
+        emit(args, described)
+        return exit_codes.OK
+    rows = [{"setting": name, "value": row["value"], "source": row["source"]} for name, row in described.items()]
+    sys.stdout.write("\n".join(table(rows, use_color(sys.stdout))) + "\n")
+    return exit_codes.OK
+
+
+def run_completion(args: argparse.Namespace) -> int:
+    from timesys_ci.cli.completion import script
+
+    sys.stdout.write(script(args._root_parser, args.shell))
+    return exit_codes.OK
+
+
+def register_version(tree: "CommandTree") -> None:
+    tree.add(("version",), "Print the version (needs no key)").set_defaults(func=run_version)
+
+
+def register(tree: "CommandTree") -> None:
+    from timesys_ci.cli.doctor import run_doctor
+
+    tree.group_help[("config",)] = "the effective configuration"
+    tree.add(("config", "show"), "Show the effective settings and where each comes from (key redacted)") \
+        .set_defaults(func=run_config_show)
+    tree.add(("doctor",), "Check the configuration, TLS and a heartbeat, and say what to fix") \
+        .set_defaults(func=run_doctor)
+    completion = tree.add(("completion",), "Print a shell completion script (bash or zsh)")
+    completion.add_argument("shell", choices=("bash", "zsh"), help="the shell")
+    completion.set_defaults(func=run_completion, _root_parser=tree.root)

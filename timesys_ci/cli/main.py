@@ -1,0 +1,55 @@
+"""The entry point: parse, set up logging, run the command, map errors to one line and an exit status."""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Optional, Sequence
+
+from timesys_ci.cli import exit_codes
+from timesys_ci.cli.errors import exit_code_for
+from timesys_ci.cli.parser import build_parser
+from timesys_ci.cli.runtime import REDACTOR, configure_logging
+
+PROG_NAMES = ("timesys-ci", "vigiles")
+
+
+def program_name(argv0: Optional[str] = None) -> str:
+    name = os.path.basename(argv0 if argv0 is not None else (sys.argv[0] if sys.argv else ""))
+    return name if name in PROG_NAMES else "timesys-ci"
+
+
+def _error(prog: str, message: str) -> None:
+    one_line = " ".join(REDACTOR.clean(message).split())
+    sys.stderr.write(f"{prog}: error: {one_line}\n")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    prog = program_name()
+    parser = build_parser(prog)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already reported on one line)
+        return exc.code if isinstance(exc.code, int) else exit_codes.USAGE
+    debug = bool(getattr(args, "debug", False))
+    restore_logging = configure_logging(prog, debug)
+    try:
+        return int(args.func(args) or exit_codes.OK)
+    except KeyboardInterrupt:
+        _error(prog, "interrupted")
+        return exit_codes.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error of ours.
+        sys.stderr.close()
+        return exit_codes.OK
+    except Exception as exc:  # noqa: BLE001 - every error becomes one line and an exit status
+        code = exit_code_for(exc)
+        if code == exit_codes.INTERNAL:
+            _error(prog, f"internal error: {type(exc).__name__}: {exc}")
+            if debug:
+                sys.stderr.write(REDACTOR.clean("".join(traceback.format_exc())))
+        else:
+            _error(prog, str(exc))
+        return code
+    finally:
+        restore_logging()

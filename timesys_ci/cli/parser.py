@@ -1,0 +1,173 @@
+"""The argparse tree, built from the command table, the built-in commands and the registered extra modules."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from dataclasses import dataclass
+from typing import Any, Iterator, NoReturn, Optional, Sequence
+
+from timesys_ci.cli import exit_codes
+from timesys_ci.cli.commands import COMMANDS, GROUPS
+from timesys_ci.cli.dispatch import run_command
+from timesys_ci.cli.table import Arg, Command, OneOf, option_strings, spellings
+
+DESCRIPTION = "Vigiles SBOM vulnerability management from the command line and CI."
+EPILOG = ("Global options may also follow the command (long forms only). Settings come from flags, then "
+          "VIGILES_* environment variables, then ~/timesys/linuxlink_key and ~/timesys/dashboard_config; see "
+          "'config show'. Exit status: 0 success, 1 gate failed, 2 usage or configuration error, "
+          "3 service, network or authentication error.")
+
+
+class CLIParser(argparse.ArgumentParser):
+    """argparse with one-line errors (`timesys-ci: error: manifest info: ...`) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        root, _, path = self.prog.partition(" ")
+        where = f"{path}: " if path else ""
+        sys.stderr.write(f"{root}: error: {where}{message}\n")
+        sys.exit(exit_codes.USAGE)
+
+
+@dataclass(frozen=True)
+class GlobalOption:
+    flags: tuple[str, ...]
+    dest: str
+    help: str
+    flag: bool = False  # store_true
+    choices: Optional[Sequence[str]] = None
+    type: Any = None
+    metavar: Optional[str] = None
+
+
+GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
+    GlobalOption(("--dry-run",), "dry_run", "print the requests (as JSON) instead of sending them", flag=True),
+    GlobalOption(("-u", "--url"), "url", "base URL of the service (default: from the key file)", metavar="URL"),
+    GlobalOption(("-i", "--insecure"), "insecure", "do not verify TLS certificates", flag=True),
+    GlobalOption(("-k", "--key-file"), "key_file", "key file (default: ~/timesys/linuxlink_key)", metavar="PATH"),
+    GlobalOption(("-d", "--dash-config"), "dash_config", "dashboard config (default: ~/timesys/dashboard_config)",
+                 metavar="PATH"),
+    GlobalOption(("-f", "--no-format"), "no_format", "print results as one-line JSON", flag=True),
+    GlobalOption(("--api",), "api", "API flavour (default: from the key file)", choices=("groups", "products")),
+    GlobalOption(("--ca-bundle",), "ca_bundle", "CA bundle to verify the server's certificate", metavar="PATH"),
+    GlobalOption(("--timeout",), "timeout", "request timeout in seconds", type=float, metavar="SECONDS"),
+    GlobalOption(("--group-token",), "group_token", "group to work in (overrides the dashboard config)",
+                 metavar="TOKEN"),
+    GlobalOption(("--folder-token",), "folder_token", "folder to work in (overrides the dashboard config)",
+                 metavar="TOKEN"),
+    GlobalOption(("--json",), "json", "print results as JSON", flag=True),
+    GlobalOption(("--debug",), "debug", "log requests and details on stderr (secrets stay redacted)", flag=True),
+)
+
+
+def add_global_options(parser: argparse.ArgumentParser, trailing: bool = False) -> None:
+    """The global options; `trailing` (after the command): long forms only, and only those the command
+    does not define itself, with SUPPRESS defaults so values given before the command survive."""
+    taken = set(parser._option_string_actions)
+    for option in GLOBAL_OPTIONS:
+        strings = [s for s in option_strings(option.flags) if not trailing or s.startswith("--")]
+        if trailing:
+            if taken.intersection(strings):
+                continue
+        kwargs: dict[str, Any] = {"dest": option.dest, "help": option.help}
+        if option.flag:
+            kwargs["action"] = "store_true"
+        else:
+            kwargs.update(choices=option.choices, type=option.type, metavar=option.metavar)
+        if trailing:
+            kwargs["default"] = argparse.SUPPRESS
+            kwargs["help"] = argparse.SUPPRESS
+        parser.add_argument(*strings, **kwargs)
+
+
+def _add_arg(container: Any, arg: Arg) -> None:
+    kwargs: dict[str, Any] = {"help": arg.help}
+    if arg.positional:
+        kwargs.update(metavar=arg.flags[0], choices=arg.choices, nargs=arg.nargs)
+        if arg.choices:
+            kwargs["help"] = f"{arg.help} ({', '.join(arg.choices)})"
+            kwargs["metavar"] = arg.flags[0]
+        container.add_argument(arg.dest, **{k: v for k, v in kwargs.items() if v is not None})
+        return
+    if arg.kind == "flag":
+        kwargs["action"] = "store_true"
+    else:
+        metavar = None if arg.choices else (arg.metavar or arg.flags[-1].lstrip("-").upper().replace("-", "_"))
+        kwargs.update(default=arg.default, choices=arg.choices, nargs=arg.nargs, metavar=metavar,
+                      required=arg.required or None)
+    container.add_argument(*option_strings(arg.flags), dest=arg.dest,
+                           **{k: v for k, v in kwargs.items() if v is not None or k == "default"})
+
+
+def add_command_arguments(parser: argparse.ArgumentParser, command: Command) -> None:
+    for item in command.args:
+        if isinstance(item, OneOf):
+            group = parser.add_mutually_exclusive_group(required=item.required)
+            for arg in item.args:
+                _add_arg(group, arg)
+        else:
+            _add_arg(parser, item)
+    if command.output == "bytes":
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("-o", "--outfile", "--output", dest="outfile", metavar="FILE",
+                            help="write the file here (atomically, byte-exact)")
+        target.add_argument("--stdout", action="store_true", help="write the raw bytes to standard output")
+    parser.set_defaults(func=run_command, _command=command)
+
+
+class CommandTree:
+    """Adds parsers for word paths, creating intermediate `manifest`, `group settings`... nodes on demand."""
+
+    def __init__(self, root: argparse.ArgumentParser) -> None:
+        self.root = root
+        self.nodes: dict[tuple[str, ...], Any] = {
+            (): root.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=CLIParser)}
+        self.group_help = {group.words: group.help for group in GROUPS}
+
+    def subparsers(self, words: tuple[str, ...]) -> Any:
+        if words not in self.nodes:
+            parent = self.subparsers(words[:-1])
+            parser = parent.add_parser(words[-1], aliases=spellings(words[-1])[1:], help=self.group_help.get(words),
+                                       description=self.group_help.get(words))
+            self.nodes[words] = parser.add_subparsers(dest=f"command_{len(words)}", metavar="SUBCOMMAND",
+                                                      required=True, parser_class=CLIParser)
+        return self.nodes[words]
+
+    def add(self, words: tuple[str, ...], help: str, aliases: Sequence[str] = ()) -> argparse.ArgumentParser:
+        names = list(aliases) + [a for a in spellings(words[-1])[1:] if a not in aliases]
+        return self.subparsers(words[:-1]).add_parser(words[-1], aliases=names, help=help, description=help)
+
+
+def leaf_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every parser that runs a command (has no subcommands), each once."""
+    seen: set[int] = set()
+    stack = [parser]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        children = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        if not children:
+            yield current
+        for action in children:
+            stack.extend(action.choices.values())
+
+
+def build_parser(prog: str = "timesys-ci", extra_modules: Optional[Sequence[str]] = None) -> CLIParser:
+    from timesys_ci.cli import builtins, registry
+
+    parser = CLIParser(prog=prog, description=DESCRIPTION, epilog=EPILOG)
+    add_global_options(parser)
+    tree = CommandTree(parser)
+    builtins.register_version(tree)
+    for command in COMMANDS:
+        add_command_arguments(tree.add(command.words, command.summary(), command.aliases), command)
+    builtins.register(tree)
+    modules = registry.EXTRA_COMMAND_MODULES if extra_modules is None else extra_modules
+    for module_name in modules:
+        importlib.import_module(module_name).register(tree.nodes[()])
+    for leaf in leaf_parsers(parser):
+        if leaf is not parser:
+            add_global_options(leaf, trailing=True)
+    return parser

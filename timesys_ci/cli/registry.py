@@ -1,0 +1,28 @@
+"""The one registration point for commands written outside the command table.
+
+Add the module's import path to `EXTRA_COMMAND_MODULES` (e.g. "timesys_ci.upload.cli").
+Contract for such a module:
+
+* It defines `register(subparsers) -> None`. `subparsers` is the top-level
+  `argparse._SubParsersAction`; call `subparsers.add_parser(name, help=..., description=...)`
+  (nested `add_subparsers(required=True, dest=...)` is fine) and on each runnable
+  parser `set_defaults(func=my_function)`.
+* `func(args) -> int` receives the parsed `argparse.Namespace` and returns an exit status from
+  `timesys_ci.cli.exit_codes` (`OK`, `GATE_FAILED` for a failed gate, ...).
+* The global options (`--json`, `--dry-run`, `--url`, `--key-file`, `--api`, `--group-token`,
+  `--debug`, ...) are shared: they are parsed before the command, and their long forms are also
+  added after it automatically (unless your command defines the same option string). Read them
+  through the helpers below rather than from `args` directly.
+* Helpers (import from `timesys_ci.cli`): `settings_from_args(args) -> Settings`,
+  `configured_client(args) -> timesys.LLAPI` (configures the shared `timesys.llapi`; raises a
+  configuration error without a key), `emit(args, value)` (JSON with --json/--dry-run, a human
+  table or summary otherwise), `write_binary(args, data)`, `read_input_text(path, what)`, and
+  `UsageError` for bad input (exit 2, message on one line naming the file or option).
+* Do not catch `timesys.VigilesError` just to print it: raise. The main program turns any error
+  into one stderr line `timesys-ci: error: <message>` and the exit status (2 usage/configuration,
+  3 service/network/authentication), redacting the key; `--debug` adds the library's DEBUG log.
+* Shell completion and help pick registered commands up automatically.
+"""
+from __future__ import annotations
+
+EXTRA_COMMAND_MODULES: list[str] = []
