@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urljoin, urlsplit
 
+from timesys import ParameterError
 from timesys_ci.scope import SCOPES, package_scope
 
 # Ordered least to most severe; "unknown" is a finding without any score.
@@ -27,7 +28,7 @@ AFFECTED_CATEGORIES: Tuple[str, ...] = ("unfixed", "unapplied", "upgradable")
 _CVSS_PREFIX = re.compile(r"^CVSS:(\d+(?:\.\d+)?)/")
 
 
-class ReportError(ValueError):
+class ReportError(ParameterError):
     """A report file or object that cannot be read; the message is one line naming file and field."""
 
 

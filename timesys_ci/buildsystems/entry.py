@@ -69,31 +69,31 @@ def _run(program: str, on_failure_arg: Optional[str], print_args: bool,
     return finish(run_upload(args, extra_env), on_failure, program)
 
 
-def yocto_main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="timesys_ci yocto",
-                                     description="Upload and gate a Yocto image's Vigiles manifest (meta-timesys) or SPDX.")
+def add_yocto_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--build-dir", required=True, type=Path, help="the bitbake build directory (TOPDIR)")
     parser.add_argument("--image", required=True, help="image name (IMAGE_BASENAME)")
     parser.add_argument("--manifest", type=Path, help="use this manifest instead of searching")
     parser.add_argument("--machine", help="MACHINE, to pick deploy/images/<machine> for SPDX")
     parser.add_argument("--tmpdir", type=Path, help="bitbake TMPDIR if not <build-dir>/tmp")
     _common_options(parser)
-    opts = parser.parse_args(list(argv))
+
+
+def run_yocto(opts: argparse.Namespace) -> int:
     return _run("timesys_ci yocto", opts.on_failure, opts.print_args, lambda: (
         yocto_upload_args(opts.build_dir, opts.image, os.environ, tmpdir=opts.tmpdir,
                           machine=opts.machine, manifest=opts.manifest), {}))
 
 
-def buildroot_main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="timesys_ci buildroot",
-                                     description="Upload and gate a Buildroot build (vigiles-buildroot manifest or show-info).")
+def add_buildroot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", type=Path, help="Buildroot output directory (default: $O or $BASE_DIR)")
     parser.add_argument("--br2-config", type=Path, help="the .config (default: $BR2_CONFIG)")
     parser.add_argument("--show-info", type=Path, help="saved `make show-info` JSON to use when no manifest exists")
-    _common_options(parser)
     # Post-image scripts get BINARIES_DIR and BR2_ROOTFS_POST_SCRIPT_ARGS positionally; they are not ours.
-    opts, _ = parser.parse_known_args(list(argv))
+    parser.add_argument("post_image_args", nargs="*", metavar="ARG", help=argparse.SUPPRESS)
+    _common_options(parser)
 
+
+def run_buildroot(opts: argparse.Namespace) -> int:
     def plan() -> tuple[list[str], dict[str, str]]:
         env = dict(os.environ)
         if opts.output_dir:
@@ -105,3 +105,30 @@ def buildroot_main(argv: Sequence[str]) -> int:
         return buildroot_upload_args(env), buildroot_upload_env(env)
 
     return _run("timesys_ci buildroot", opts.on_failure, opts.print_args, plan)
+
+
+YOCTO_HELP = "Upload and gate a Yocto image's Vigiles manifest (meta-timesys) or SPDX."
+BUILDROOT_HELP = "Upload and gate a Buildroot build (vigiles-buildroot manifest or show-info)."
+
+
+def yocto_main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="timesys_ci yocto", description=YOCTO_HELP)
+    add_yocto_arguments(parser)
+    return run_yocto(parser.parse_args(list(argv)))
+
+
+def buildroot_main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="timesys_ci buildroot", description=BUILDROOT_HELP)
+    add_buildroot_arguments(parser)
+    opts, _ = parser.parse_known_args(list(argv))
+    return run_buildroot(opts)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """`timesys-ci yocto` and `timesys-ci buildroot` in the main CLI (timesys_ci.cli.registry)."""
+    yocto = subparsers.add_parser("yocto", help=YOCTO_HELP, description=YOCTO_HELP)
+    add_yocto_arguments(yocto)
+    yocto.set_defaults(func=run_yocto)
+    buildroot = subparsers.add_parser("buildroot", help=BUILDROOT_HELP, description=BUILDROOT_HELP)
+    add_buildroot_arguments(buildroot)
+    buildroot.set_defaults(func=run_buildroot)

@@ -25,4 +25,8 @@ Contract for such a module:
 """
 from __future__ import annotations
 
-EXTRA_COMMAND_MODULES: list[str] = []
+EXTRA_COMMAND_MODULES: list[str] = [
+    "timesys_ci.job.cli",
+    "timesys_ci.buildsystems.entry",
+    "timesys_ci.service.commands",
+]

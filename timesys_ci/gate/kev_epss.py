@@ -13,8 +13,10 @@ import json
 from pathlib import Path
 from typing import Dict, FrozenSet, Union
 
+from timesys import ParameterError
 
-class EnrichmentError(ValueError):
+
+class EnrichmentError(ParameterError):
     """A KEV or EPSS file that cannot be read; one line naming file and field."""
 
 

@@ -16,6 +16,8 @@ from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Tuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from timesys import ConfigurationError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.9/3.10 only
@@ -36,7 +38,7 @@ DEFAULT_FAIL_ON: Severity = "high"
 PYPROJECT_TABLE = ("tool", "timesys-ci")
 
 
-class PolicyError(ValueError):
+class PolicyError(ConfigurationError, ValueError):
     """Bad policy input; the message is one line naming the file and key."""
 
 

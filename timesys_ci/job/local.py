@@ -6,13 +6,16 @@ cache; the first run creates a local user (its key file stays in that dir, mode
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from timesys import ConfigurationError
+from timesys.core.utils import write_bytes_atomic
 
 LOCAL_EMAIL = "local@timesys-ci.invalid"
 
@@ -25,9 +28,21 @@ def cache_dir() -> Path:
     return Path(base) / "timesys-ci"
 
 
+@dataclass(frozen=True)
+class LocalService:
+    url: str
+    key_file: Path
+    dashboard_config: Path
+    data_dir: Path
+
+
 @contextmanager
-def local_service(data_dir: Optional[Path] = None) -> Iterator[tuple[str, Path]]:
-    """Start the embedded service; yield (base URL, key file of the local user)."""
+def local_service(data_dir: Optional[Path] = None) -> Iterator[LocalService]:
+    """Start the embedded service; yield its URL and the local user's key file and dashboard config.
+
+    Uploads go to a group "Local builds" (not the Private Workspace), so repeated runs
+    of the same manifest name can be compared (`--new-only`).
+    """
     try:
         from timesys_ci.service.datadir import create_user
         from timesys_ci.service.server import running_service
@@ -35,10 +50,14 @@ def local_service(data_dir: Optional[Path] = None) -> Iterator[tuple[str, Path]]
         raise ConfigurationError(f"--local needs the service extra ({exc.name} is missing): "
                                  "pip install 'timesys-ci[service]'") from None
     data_dir = data_dir or cache_dir() / "local-service"
-    key_file = data_dir / "linuxlink_key"
+    key_file, dashboard = data_dir / "linuxlink_key", data_dir / "dashboard_config"
     with running_service(data_dir) as service:
-        if service.storage.user(LOCAL_EMAIL) is None or not key_file.exists():
-            if service.storage.user(LOCAL_EMAIL) is not None:  # key file lost: start over with a new user
-                raise ConfigurationError(f"{key_file}: missing; remove {data_dir} to reset the local service")
-            create_user(service.storage, LOCAL_EMAIL, key_file, service.url)
-        yield service.url, key_file
+        storage = service.storage
+        if storage.user(LOCAL_EMAIL) is None:
+            create_user(storage, LOCAL_EMAIL, key_file, service.url)
+        elif not key_file.exists() or not dashboard.exists():
+            raise ConfigurationError(f"{data_dir}: the local user's files are missing; remove the directory to reset")
+        if not dashboard.exists():
+            group = storage.create_group("Local builds", "uploads of timesys-ci --local", None, LOCAL_EMAIL)
+            write_bytes_atomic(dashboard, json.dumps({"group": group["token"]}) + "\n", mode=0o600)
+        yield LocalService(url=service.url, key_file=key_file, dashboard_config=dashboard, data_dir=data_dir)

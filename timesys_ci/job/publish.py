@@ -38,7 +38,7 @@ def use_color(stream: TextIO) -> bool:
 
 def write_outputs(outcome: GateOutcome, report: Any, options: OutputOptions, *,
                   stdout: TextIO = sys.stdout) -> None:
-    if options.report_file:
+    if options.report_file and report is not None:
         write_atomic(options.report_file, json.dumps(report, indent=2, sort_keys=True) + "\n")
     files = {options.sarif_file: lambda: render_sarif(outcome, repo_root=options.repo_root),
              options.junit_file: lambda: render_junit(outcome),

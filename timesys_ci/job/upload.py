@@ -182,9 +182,7 @@ def new_finding_ids(report: Report, inputs: GateInputs) -> Optional[set[FindingK
     return {key for key in affected if key[1] in new_cves}
 
 
-def evaluate_report(data: Any, inputs: GateInputs, *, source: str, base_url: Optional[str],
-                    manifest_path: Optional[str] = None) -> GateOutcome:
-    report = parse_report(data, source=source, base_url=base_url)
+def evaluate_report(report: Report, inputs: GateInputs, *, manifest_path: Optional[str] = None) -> GateOutcome:
     kev, epss = _enrichment(report.findings, inputs)
     result = evaluate(report.findings, inputs.policy, today=inputs.today, new_ids=new_finding_ids(report, inputs),
                       kev=kev, epss=epss)

@@ -8,18 +8,13 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from timesys_ci.cli.errors import UsageError
 from timesys_ci.service.server import is_loopback
 
-USAGE = 2
 DEFAULT_PORT = 8000
-
-
-class CommandError(Exception):
-    """A one-line error for the user; the CLI prints it and exits with USAGE."""
 
 
 def register(subparsers: Any) -> None:
@@ -65,7 +60,7 @@ def start_command(args: argparse.Namespace) -> int:
     from timesys_ci.service.server import make_server
 
     if not is_loopback(args.host) and not args.allow_remote:
-        raise CommandError(f"--host {args.host} is not a loopback address; add --allow-remote to listen on it")
+        raise UsageError(f"--host {args.host} is not a loopback address; add --allow-remote to listen on it")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     storage = open_data_dir(args.data)
     server = make_server(storage, args.host, args.port, explain_signatures=args.explain_signatures,
@@ -93,7 +88,7 @@ def add_user_command(args: argparse.Namespace) -> int:
     try:
         path = create_user(storage, args.email, args.key_file, args.url.rstrip("/"), is_admin=args.admin)
     except ValueError as exc:
-        raise CommandError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     finally:
         storage.close()
     print(f"created {args.email.strip()}; key file written to {path} (server_url {args.url.rstrip('/')})")
@@ -107,7 +102,7 @@ def import_vulns_command(args: argparse.Namespace) -> int:
     from timesys_ci.vulndb.errors import VulnDataError
 
     if not args.files and not args.kev and not args.epss:
-        raise CommandError("nothing to import: give NVD files, --kev or --epss")
+        raise UsageError("nothing to import: give NVD files, --kev or --epss")
     storage = open_data_dir(args.data)
     try:
         for path in args.files:
@@ -118,23 +113,7 @@ def import_vulns_command(args: argparse.Namespace) -> int:
             print(f"{args.epss}: {import_epss(storage, args.epss)} EPSS scores")
         print(f"{args.data}: {storage.vuln_count()} CVE records in total")
     except (VulnDataError, EnrichmentError, OSError) as exc:
-        raise CommandError(str(exc) if not isinstance(exc, OSError) else f"{exc.filename}: {exc.strerror}") from None
+        raise UsageError(str(exc) if not isinstance(exc, OSError) else f"{exc.filename}: {exc.strerror}") from None
     finally:
         storage.close()
     return 0
-
-
-def main(argv: list[str]) -> int:
-    """Standalone entry (the main CLI registers the same parser)."""
-    parser = argparse.ArgumentParser(prog="timesys-ci")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except CommandError as exc:
-        print(f"timesys-ci: error: {exc}", file=sys.stderr)
-        return USAGE
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,185 @@
+"""`timesys-ci upload` (upload, get the report, gate, write outputs) and `timesys-ci gate` (a saved report)."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import timesys
+from timesys.vigiles.manifests import EXPORT_FORMATS, SUBSCRIBE_FREQUENCIES
+from timesys.vigiles.reports import CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS
+from timesys_ci.cli import exit_codes
+from timesys_ci.cli.runtime import REDACTOR, command_line_of, configured_client, emit, read_input_text
+from timesys_ci.gate.policy import GatePolicy, load_policy
+from timesys_ci.job.local import local_service
+from timesys_ci.job.manifest_check import check_manifest
+from timesys_ci.job.publish import STDOUT, OutputOptions, write_outputs
+from timesys_ci.job.upload import GateInputs, UploadOptions, evaluate_report, fetch_report, is_service_error, upload
+from timesys_ci.outputs import github
+from timesys_ci.report import load_report, parse_report
+from timesys_ci.settings import CommandLine, Settings
+
+FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
+UPLOAD_HELP = "Upload a manifest/SBOM, wait for the report and gate the build on it"
+GATE_HELP = "Apply the gate to a saved report (offline)"
+
+
+def _add_gate_options(parser: argparse.ArgumentParser) -> None:
+    gate = parser.add_argument_group("gate policy (flags override --policy, which overrides [tool.timesys-ci])")
+    gate.add_argument("--fail-on", choices=FAIL_ON_CHOICES, help="fail on affected findings of this severity or worse")
+    gate.add_argument("--fail-on-cvss", type=float, metavar="SCORE", help="also fail at or above this CVSS score")
+    gate.add_argument("--fail-on-kev", action="store_true", default=None, help="also fail on CVEs in CISA KEV")
+    gate.add_argument("--fail-on-epss", type=float, metavar="P", help="also fail at or above this EPSS probability")
+    gate.add_argument("--cvss-version", choices=("3", "4", "any"), help="which CVSS score sets the severity band")
+    gate.add_argument("--categories", metavar="LIST", help="gated categories: unfixed,unapplied,upgradable")
+    gate.add_argument("--scope", metavar="LIST", help="gated scopes: kernel,toolchain,userspace")
+    gate.add_argument("--new-only", action="store_true", default=None, help="only findings new since the baseline fail")
+    gate.add_argument("--baseline", metavar="REPORT_TOKEN|FILE", help="the report to compare with for --new-only")
+    gate.add_argument("--policy", type=Path, metavar="FILE", help="a TOML gate policy (top-level keys)")
+    gate.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"), metavar="FILE",
+                      help="read [tool.timesys-ci] from this file if it exists (default: %(default)s)")
+    gate.add_argument("--kev-catalog", type=Path, metavar="FILE", help="CISA KEV catalog (JSON or CSV) for --fail-on-kev")
+    gate.add_argument("--epss-scores", type=Path, metavar="FILE", help="FIRST EPSS CSV for --fail-on-epss")
+    out = parser.add_argument_group("outputs (written atomically)")
+    out.add_argument("--json", dest="json_file", nargs="?", const=STDOUT, metavar="FILE",
+                     help="the gate result as JSON (schema timesys-ci/gate-result v1); no FILE: on stdout")
+    out.add_argument("--sarif", metavar="FILE", help="SARIF 2.1.0 for code scanning")
+    out.add_argument("--junit", metavar="FILE", help="JUnit XML, a test case per finding")
+    out.add_argument("--markdown", metavar="FILE", help="a Markdown summary")
+    out.add_argument("--repo-root", metavar="DIR", help="SARIF locations are relative to this (default: cwd)")
+    out.add_argument("--no-summary", dest="step_summary", action="store_false",
+                     help="under GitHub Actions, do not write the step summary")
+    out.add_argument("--no-annotations", dest="annotations", action="store_false",
+                     help="under GitHub Actions, do not print error annotations")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    upload_parser = subparsers.add_parser("upload", help=UPLOAD_HELP, description=UPLOAD_HELP + ".")
+    upload_parser.add_argument("manifest", type=Path, help="Vigiles manifest, CycloneDX or SPDX file")
+    ref = upload_parser.add_argument_group("upload (as `manifest upload` of the reference CLI)")
+    ref.add_argument("--kernel-config", "--kconfig", metavar="FILE", help="the kernel .config")
+    ref.add_argument("--uboot-config", metavar="FILE", help="the U-Boot .config")
+    ref.add_argument("--manifest-name", metavar="NAME")
+    ref.add_argument("--subfolder-name", metavar="NAME", help="upload into this folder (created if needed)")
+    ref.add_argument("--filter-results", action="store_true", help="apply the group's configured filters")
+    ref.add_argument("--extra-fields", metavar="A,B", help="CVE fields to add to each finding")
+    ref.add_argument("--upload-only", action="store_true",
+                     help="store the SBOM without a report; with --wait-timeout, wait for one and gate it")
+    ref.add_argument("--ecosystems", metavar="LIST", help="OSV ecosystems, comma-separated, or 'all'")
+    ref.add_argument("--subscribe", choices=SUBSCRIBE_FREQUENCIES, help="report notification frequency")
+    ref.add_argument("--export-format", choices=EXPORT_FORMATS, help="also save the report in this format")
+    ref.add_argument("--export-path", metavar="PATH", help="where the exported report goes (extension replaced)")
+    ref.add_argument("--cyclonedx-format", choices=CYCLONEDX_FORMATS, default="json")
+    ref.add_argument("--cyclonedx-version", choices=CYCLONEDX_VERSIONS, default="1.7")
+    run = upload_parser.add_argument_group("run")
+    run.add_argument("--wait-timeout", type=float, metavar="SECONDS",
+                     help="how long to wait for the report when the upload does not return it (default 300)")
+    run.add_argument("--on-service-error", choices=("fail", "warn"), default="fail",
+                     help="warn: a service/network error only warns and exits 0 (default: fail, exit 3)")
+    run.add_argument("--local", action="store_true",
+                     help="run against the embedded local service (offline; data in the user's cache)")
+    run.add_argument("--local-data", type=Path, metavar="DIR", help="data dir of the embedded service")
+    run.add_argument("--save-report", metavar="FILE", help="save the raw report JSON (for `timesys-ci gate`)")
+    _add_gate_options(upload_parser)
+    upload_parser.set_defaults(func=run_upload_command)
+
+    gate_parser = subparsers.add_parser("gate", help=GATE_HELP, description=GATE_HELP + ".")
+    gate_parser.add_argument("report", type=Path, help="a report JSON saved by `upload --save-report` (or the API)")
+    gate_parser.add_argument("--manifest-path", metavar="PATH", help="the manifest the report is for (SARIF location)")
+    gate_parser.add_argument("--base-url", metavar="URL", help="resolve the report_path against this URL")
+    _add_gate_options(gate_parser)
+    gate_parser.set_defaults(func=run_gate_command)
+
+
+def _policy(args: argparse.Namespace) -> GatePolicy:
+    overrides = {"fail_on": args.fail_on, "fail_on_cvss": args.fail_on_cvss, "fail_on_kev": args.fail_on_kev,
+                 "fail_on_epss": args.fail_on_epss, "cvss_version": args.cvss_version, "categories": args.categories,
+                 "scope": args.scope, "new_only": args.new_only, "baseline": args.baseline}
+    return load_policy(args.policy, args.pyproject, overrides)
+
+
+def _outputs(args: argparse.Namespace) -> OutputOptions:
+    json_file = args.json_file or (STDOUT if getattr(args, "json", False) else None)
+    return OutputOptions(json_file=json_file, sarif_file=args.sarif, junit_file=args.junit,
+                         markdown_file=args.markdown, report_file=getattr(args, "save_report", None),
+                         step_summary=args.step_summary, annotations=args.annotations, repo_root=args.repo_root)
+
+
+def _options(args: argparse.Namespace) -> UploadOptions:
+    extra = [field.strip() for field in args.extra_fields.split(",") if field.strip()] if args.extra_fields else None
+    return UploadOptions(
+        kernel_config=read_input_text(args.kernel_config, "kernel config") if args.kernel_config else None,
+        uboot_config=read_input_text(args.uboot_config, "U-Boot config") if args.uboot_config else None,
+        manifest_name=args.manifest_name, subfolder_name=args.subfolder_name, filter_results=args.filter_results,
+        extra_fields=extra, upload_only=args.upload_only, ecosystems=args.ecosystems, subscribe=args.subscribe,
+        export_format=args.export_format, export_path=args.export_path,
+        cyclonedx_format=args.cyclonedx_format if args.export_format else None,
+        cyclonedx_version=args.cyclonedx_version if args.export_format else None, wait_timeout=args.wait_timeout)
+
+
+@contextlib.contextmanager
+def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
+    """The configured shared client: from the user's settings, or for the embedded service with --local."""
+    if not args.local:
+        yield configured_client(args)
+        return
+    with local_service(args.local_data) as local:
+        flags = command_line_of(args)
+        # The user's own key, URL and dashboard settings do not apply to the embedded service.
+        settings = Settings.resolve(CommandLine(key_file=str(local.key_file), url=local.url,
+                                                dash_config=str(local.dashboard_config), timeout=flags.timeout,
+                                                group_token=flags.group_token, folder_token=flags.folder_token),
+                                    environ={})
+        REDACTOR.add(settings.key.key.get_secret_value() if settings.key else None)
+        settings.apply(timesys.llapi)
+        yield timesys.llapi
+        sys.stderr.write(f"timesys-ci: the local service has stopped; its data is in {local.data_dir} "
+                         f"(browse it with: python -m timesys_ci service start --data {local.data_dir})\n")
+
+
+def run_upload_command(args: argparse.Namespace) -> int:
+    if args.export_format and not args.export_path:
+        raise timesys.ParameterError("--export-format needs --export-path")
+    policy = _policy(args)  # a bad policy fails before anything is sent
+    manifest = check_manifest(args.manifest)
+    options, outputs = _options(args), _outputs(args)
+    try:
+        with _client(args) as client:
+            result = upload(manifest, options)
+            if client.dry_run:
+                emit(args, result)
+                return exit_codes.OK
+            report = fetch_report(result, options)
+            if report is None:
+                emit(args, {key: result.get(key) for key in ("manifest_token", "manifest_name", "group_token",
+                                                            "folder_token", "date") if key in result})
+                return exit_codes.OK
+            parsed = parse_report(report, source=f"report of {args.manifest}", base_url=client.url)
+            outcome = evaluate_report(parsed, GateInputs(policy, kev_catalog=args.kev_catalog,
+                                                         epss_scores=args.epss_scores),
+                                      manifest_path=str(args.manifest))
+    except timesys.VigilesError as exc:
+        if args.on_service_error == "warn" and is_service_error(exc):
+            return _warn_service_error(exc)
+        raise
+    write_outputs(outcome, report, outputs)
+    return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
+
+
+def _warn_service_error(exc: BaseException) -> int:
+    message = " ".join(REDACTOR.clean(str(exc)).split())
+    sys.stderr.write(f"timesys-ci: warning: service error, gate not evaluated (--on-service-error warn): {message}\n")
+    if github.running_on_github():
+        sys.stdout.write(f"::warning title=Vigiles::{github.escape_data('service error, gate not evaluated: ' + message)}\n")
+    return exit_codes.OK
+
+
+def run_gate_command(args: argparse.Namespace) -> int:
+    policy = _policy(args)
+    report = load_report(args.report, base_url=args.base_url)
+    outcome = evaluate_report(report, GateInputs(policy, kev_catalog=args.kev_catalog, epss_scores=args.epss_scores,
+                                                 online=False), manifest_path=args.manifest_path)
+    write_outputs(outcome, None, _outputs(args))
+    return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
