@@ -70,11 +70,39 @@ def test_unknown_format_is_rejected_naming_it(bad_format: str) -> None:
 def test_bad_entry_is_rejected_naming_the_field() -> None:
     report = load_report()
     report["cves"]["openssl"][1] = {"version": "3.2.3"}
-    with pytest.raises(ExportError, match=r"cves\['openssl'\]\[1\]\.cve_id"):
+    with pytest.raises(ExportError, match=r"^report: cves\.openssl\[1\]\.cve_id: missing$"):
         render_report(report, None, "csv")
     report = load_report()
     report["cves"]["openssl"][0]["cvss"] = "high"
-    with pytest.raises(ExportError, match=r"cves\['openssl'\]\[0\]\.cvss"):
+    with pytest.raises(ExportError, match=r"cves\.openssl\[0\]\.cvss: must be a number, got 'high'"):
         render_report(report, None, "csv")
-    with pytest.raises(ExportError, match="'cves'"):
+    report = load_report()
+    report["cves"]["openssl"][0]["category"] = "Broken"
+    with pytest.raises(ExportError, match=r"cves\.openssl\[0\]\.category: unknown category 'Broken'"):
+        render_report(report, None, "csv")
+    with pytest.raises(ExportError, match="^report: cves: must be an object"):
         render_report({"cves": ["CVE-2020-1"]}, None, "csv")
+    with pytest.raises(ExportError, match="^report: cves: missing"):
+        render_report({"report_token": "RPT1"}, None, "csv")
+    with pytest.raises(ExportError, match="^report: a report must be a JSON object"):
+        render_report([], None, "csv")  # type: ignore[arg-type]
+
+
+def test_entries_are_normalised_by_the_report_module() -> None:
+    """Exports read a report the way the gate does (timesys_ci.report), e.g. for reference-only entries."""
+    report = {"report_token": "RPT1", "cves": {"zlib": [
+        # A CVSS v2 score has no critical band.
+        {"cve_id": "CVE-2002-0059", "version": "1.1.3", "cvss": 10.0, "vector": "AV:N/AC:L/Au:N/C:C/I:C/A:C", "status": "Unfixed"},
+        # No status text: the triage status decides, and the status column stays as the report had it.
+        {"cve_id": "cve-2018-25032", "version": "1.2.11", "vuln_status": "resolved"},
+        {"cve_id": "CVE-2022-37434", "version": "1.2.11", "status": "Patched"},
+        {"cve_id": "CVE-2023-45853", "version": "1.2.11", "status": "Not Affected"},
+    ]}}
+    records = {r["cve_id"]: r for r in _records(render_report(report, None, "csv")[0])}
+    assert records["CVE-2002-0059"]["severity"] == "high"
+    assert records["CVE-2018-25032"]["category"] == "fixed"
+    assert records["CVE-2018-25032"]["status"] == ""
+    assert records["CVE-2018-25032"]["severity"] == ""  # no score: blank, not "unknown"
+    assert records["CVE-2022-37434"]["category"] == "fixed"
+    assert records["CVE-2023-45853"]["category"] == "whitelisted"
+    assert len(_records(render_report(report, None, "csv", filtered=True)[0])) == 3

@@ -150,3 +150,22 @@ def test_unknown_cyclonedx_options_are_rejected(file_format: str, version: str, 
     with pytest.raises(ExportError) as caught:
         render_report(load_report(), None, "cyclonedx-vex", cyclonedx_format=file_format, cyclonedx_version=version)
     assert named in str(caught.value)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_v2_scores_and_missing_status_give_a_valid_document(version: str) -> None:
+    report = {"report_token": "RPT1", "cves": {"zlib": [
+        {"cve_id": "CVE-2002-0059", "cvss": 10.0, "vector": "AV:N/AC:L/Au:N/C:C/I:C/A:C", "cvss_v4": 9.3,
+         "vector_v4": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", "status": "Unfixed"},
+        {"cve_id": "CVE-2018-25032", "vuln_status": "resolved"},
+    ]}}
+    bom = json.loads(render_report(report, None, "cyclonedx-vex", cyclonedx_version=version)[0])
+    errors = sorted(cyclonedx_validator(version).iter_errors(bom), key=lambda error: list(error.path))
+    assert not errors, [f"{list(error.path)}: {error.message}" for error in errors[:5]]
+    vulns = _by_id(bom)
+    v2, v4 = vulns["CVE-2002-0059"]["ratings"]
+    assert (v2["method"], v2["severity"]) == ("CVSSv2", "high")  # v2 has no critical band
+    assert v4["severity"] == "critical"
+    resolved = vulns["CVE-2018-25032"]
+    assert resolved["analysis"] == {"state": "resolved"}
+    assert "properties" not in resolved and "ratings" not in resolved

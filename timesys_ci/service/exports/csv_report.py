@@ -5,13 +5,15 @@ import csv
 import io
 from typing import Sequence
 
-from .rows import VulnRow
+from timesys_ci.report import Finding
+
+from .rows import severity_label
 
 MEDIA_TYPE = "text/csv; charset=utf-8"
 COLUMNS = ("package", "version", "cve_id", "status", "category", "cvss", "vector", "severity", "fixed_version", "fixedby")
 
 
-def row_cells(row: VulnRow) -> list[object]:
+def row_cells(row: Finding) -> list[object]:
     """The COLUMNS values of one row; the score stays a number (None when unknown) for XLSX."""
     return [
         row.package,
@@ -21,13 +23,13 @@ def row_cells(row: VulnRow) -> list[object]:
         row.category,
         row.cvss,
         row.vector,
-        row.severity,
+        severity_label(row),
         row.fixed_version,
         " ".join(row.fixedby),  # patch names and URLs never contain spaces
     ]
 
 
-def render_csv(rows: Sequence[VulnRow]) -> bytes:
+def render_csv(rows: Sequence[Finding]) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(COLUMNS)

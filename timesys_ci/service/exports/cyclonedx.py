@@ -11,10 +11,11 @@ import json
 import uuid
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from timesys_ci.report import Finding, ReportSummary, severity_from_score
+
 from .components import Component, ComponentIndex, manifest_components
 from .cyclonedx_xml import bom_to_xml
 from .errors import ExportError
-from .rows import ReportInfo, VulnRow, severity_for
 from .tool import TOOL_NAME, tool_version
 
 VERSIONS = ("1.4", "1.5", "1.6", "1.7")
@@ -76,8 +77,8 @@ def serial_number(seed: str) -> str:
 
 
 def vex_bom(
-    info: ReportInfo,
-    rows: Sequence[VulnRow],
+    info: ReportSummary,
+    rows: Sequence[Finding],
     manifest: Mapping[str, Any],
     version: str,
     *,
@@ -138,7 +139,7 @@ def component_json(component: Component) -> dict[str, Any]:
     return item
 
 
-def _document(version: str, serial: str, timestamp: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+def _document(version: str, serial: str, timestamp: Optional[str], manifest: Mapping[str, Any]) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
     if timestamp:
         metadata["timestamp"] = timestamp
@@ -166,7 +167,7 @@ def _tools(version: str) -> Any:
     return {"components": [{"type": "application", "name": TOOL_NAME, "version": tool_version()}]}
 
 
-def _vulnerability(row: VulnRow, ref: str, version: str) -> dict[str, Any]:
+def _vulnerability(row: Finding, ref: str, version: str) -> dict[str, Any]:
     item: dict[str, Any] = {"bom-ref": f"vuln:{row.cve_id}:{ref}", "id": row.cve_id, "source": _source(row.cve_id)}
     ratings = list(_ratings(row, version))
     if ratings:
@@ -180,8 +181,10 @@ def _vulnerability(row: VulnRow, ref: str, version: str) -> dict[str, Any]:
         properties.append({"name": "timesys-ci:cisa-kev", "value": "true"})
     if row.epss is not None:
         properties.append({"name": "timesys-ci:epss", "value": f"{row.epss:g}"})
-    properties.append({"name": "timesys-ci:status", "value": row.status})
-    item["properties"] = properties
+    if row.status:
+        properties.append({"name": "timesys-ci:status", "value": row.status})
+    if properties:
+        item["properties"] = properties
     return item
 
 
@@ -194,36 +197,38 @@ def _source(vuln_id: str) -> dict[str, str]:
     return {"name": "OSV", "url": f"https://osv.dev/vulnerability/{vuln_id}"}
 
 
-def _ratings(row: VulnRow, version: str) -> Iterable[dict[str, Any]]:
+def _ratings(row: Finding, version: str) -> Iterable[dict[str, Any]]:
     if row.cvss is not None or row.vector:
-        yield _rating(row.cvss, row.severity or severity_for(row.cvss), _method(row.cvss_version), row.vector)
+        # The finding's severity belongs to its v3 score when there is one; a v2 score gets its own band.
+        severity = row.severity if row.cvss_v3 is not None else severity_from_score(row.cvss, row.cvss_version)
+        yield _rating(row.cvss, severity, _method(row.cvss_version), row.vector)
     if row.cvss_v4 is not None or row.vector_v4:
         method = "other" if version == "1.4" else "CVSSv4"
-        yield _rating(row.cvss_v4, severity_for(row.cvss_v4), method, row.vector_v4)
+        yield _rating(row.cvss_v4, severity_from_score(row.cvss_v4), method, row.vector_v4)
 
 
-def _rating(score: Optional[float], severity: str, method: str, vector: str) -> dict[str, Any]:
+def _rating(score: Optional[float], severity: str, method: str, vector: Optional[str]) -> dict[str, Any]:
     rating: dict[str, Any] = {"source": {"name": "NVD"}}
     if score is not None:
         rating["score"] = score
-    rating["severity"] = severity or "unknown"
+    rating["severity"] = severity
     rating["method"] = method
     if vector:
         rating["vector"] = vector
     return rating
 
 
-def _method(cvss_version: str) -> str:
-    return {"3.1": "CVSSv31", "3.0": "CVSSv3", "3": "CVSSv3", "2.0": "CVSSv2", "2": "CVSSv2"}.get(cvss_version, "other")
+def _method(cvss_version: Optional[str]) -> str:
+    return {"3.1": "CVSSv31", "3.0": "CVSSv3", "3": "CVSSv3", "2.0": "CVSSv2", "2": "CVSSv2"}.get(cvss_version or "", "other")
 
 
-def _analysis(row: VulnRow) -> dict[str, Any]:
-    triage = row.vuln_status.replace(" ", "_").replace("-", "_")
+def _analysis(row: Finding) -> dict[str, Any]:
+    triage = (row.vuln_status or "").replace(" ", "_").replace("-", "_")
     triage = _STATE_ALIASES.get(triage, triage)
     state = triage if triage in _STATES else _CATEGORY_STATE.get(row.category, "exploitable")
     analysis: dict[str, Any] = {"state": state}
-    notes = [f"Vigiles status: {row.status}."]
-    justification = row.justification.lower().replace(" ", "_")
+    notes = [f"Vigiles status: {row.status}."] if row.status else []
+    justification = (row.justification or "").lower().replace(" ", "_")
     if justification in _JUSTIFICATIONS:
         analysis["justification"] = justification
     elif row.justification:
@@ -232,5 +237,6 @@ def _analysis(row: VulnRow) -> dict[str, Any]:
         analysis["response"] = ["update"]
     if row.fixedby:
         notes.append("Fixed by: " + ", ".join(row.fixedby) + ".")
-    analysis["detail"] = " ".join(notes)
+    if notes:
+        analysis["detail"] = " ".join(notes)
     return analysis

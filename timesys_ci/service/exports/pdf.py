@@ -4,32 +4,34 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any, Mapping, Sequence
 
+from timesys_ci.report import Finding, ReportSummary
+
 from .pdf_writer import MEDIA_TYPE, PAGE_BREAK, Line, render_pdf
-from .rows import ReportInfo, VulnRow
+from .rows import severity_label
 from .summary import summary_counts
 
 __all__ = ["MEDIA_TYPE", "render_report_pdf"]
 
 
 def render_report_pdf(
-    report: Mapping[str, Any],
     manifest: Mapping[str, Any],
-    info: ReportInfo,
-    rows: Sequence[VulnRow],
+    info: ReportSummary,
+    rows: Sequence[Finding],
     *,
     filtered: bool,
     summary_only: bool,
 ) -> bytes:
-    lines = _summary_lines(report, manifest, info, rows, filtered=filtered)
+    lines = _summary_lines(manifest, info, rows, filtered=filtered)
     if not summary_only:
         lines.append(PAGE_BREAK)
         lines.extend(_detail_lines(rows))
     title = f"Vulnerability report: {info.manifest_name or 'unnamed manifest'}"
-    return render_pdf(lines, title=title, created=info.date, footer=f"{info.manifest_name} {info.report_token}".strip())
+    footer = " ".join(part for part in (info.manifest_name, info.report_token) if part)
+    return render_pdf(lines, title=title, created=info.date, footer=footer)
 
 
 def _summary_lines(
-    report: Mapping[str, Any], manifest: Mapping[str, Any], info: ReportInfo, rows: Sequence[VulnRow], *, filtered: bool
+    manifest: Mapping[str, Any], info: ReportSummary, rows: Sequence[Finding], *, filtered: bool
 ) -> list[Line]:
     lines = [Line(f"Vulnerability report: {info.manifest_name or 'unnamed manifest'}", "title")]
     facts = [
@@ -43,7 +45,7 @@ def _summary_lines(
     ]
     lines.extend(Line(f"{label}: {value}") for label, value in facts if value)
     lines.append(Line("Summary", "heading"))
-    lines.extend(Line(f"{label}: {count}", indent=12) for label, count in summary_counts(report, rows))
+    lines.extend(Line(f"{label}: {count}", indent=12) for label, count in summary_counts(info.counts, rows))
     open_rows = [row for row in rows if row.category not in ("fixed", "whitelisted")]
     worst = sorted(open_rows, key=lambda row: (-(row.cvss if row.cvss is not None else -1.0), row.package, row.cve_id))[:10]
     if worst:
@@ -52,7 +54,7 @@ def _summary_lines(
     return lines
 
 
-def _detail_lines(rows: Sequence[VulnRow]) -> list[Line]:
+def _detail_lines(rows: Sequence[Finding]) -> list[Line]:
     lines = [Line("Vulnerabilities", "title")]
     if not rows:
         lines.append(Line("No CVEs in this report."))
@@ -67,13 +69,14 @@ def _detail_lines(rows: Sequence[VulnRow]) -> list[Line]:
     return lines
 
 
-def _cve_line(row: VulnRow, *, with_package: bool) -> str:
+def _cve_line(row: Finding, *, with_package: bool) -> str:
     score = f"{row.cvss:.1f}" if row.cvss is not None else "n/a"
     parts = [row.cve_id]
     if with_package:
         parts.append(f"{row.package} {row.version}".strip())
-    parts.append(f"CVSS {score} {row.severity}".strip())
-    parts.append(row.status)
+    parts.append(f"CVSS {score} {severity_label(row)}".strip())
+    if row.status:
+        parts.append(row.status)
     if row.fixed_version:
         parts.append(f"fixed in {row.fixed_version}")
     if row.vuln_status:

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Optional
 
 from . import csv_report, cyclonedx, pdf, xlsx
 from .errors import ExportError
-from .rows import report_info, report_rows
+from .rows import report_findings
 
 REPORT_FORMATS = ("csv", "pdf", "pdfsummary", "xlsx", "cyclonedx-vex", "cyclonedx-sbom-vex")
 
@@ -33,14 +33,13 @@ def render_report(
     manifest = manifest or {}
     if not isinstance(manifest, Mapping):
         raise ExportError("manifest: expected a JSON object")
-    info = report_info(report)
-    rows = report_rows(report, filtered=filtered)
+    info, rows = report_findings(report, filtered=filtered)
     if format == "csv":
         return csv_report.render_csv(rows), csv_report.MEDIA_TYPE
     if format == "xlsx":
-        return xlsx.render_xlsx(report, info, rows, filtered=filtered), xlsx.MEDIA_TYPE
+        return xlsx.render_xlsx(info, rows, filtered=filtered), xlsx.MEDIA_TYPE
     if format in ("pdf", "pdfsummary"):
-        data = pdf.render_report_pdf(report, manifest, info, rows, filtered=filtered, summary_only=format == "pdfsummary")
+        data = pdf.render_report_pdf(manifest, info, rows, filtered=filtered, summary_only=format == "pdfsummary")
         return data, pdf.MEDIA_TYPE
     file_format, version = cyclonedx.check_options(
         cyclonedx_format or "json", cyclonedx_version or "1.7", option_names=("cyclonedx_format", "cyclonedx_version")

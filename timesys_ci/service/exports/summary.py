@@ -4,17 +4,17 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Mapping, Sequence
 
-from .rows import CATEGORIES, VulnRow
+from timesys_ci.report import CATEGORIES, Finding
 
 
-def summary_counts(report: Mapping[str, Any], rows: Sequence[VulnRow]) -> list[tuple[str, int]]:
+def summary_counts(counts: Mapping[str, Any], rows: Sequence[Finding]) -> list[tuple[str, int]]:
     """(label, count) pairs in a fixed order.
 
-    The report's own `counts` win when present (the service may count things
-    the rows do not show, e.g. filtered-out CVEs); missing ones are counted
-    from the rows, so real-Vigiles reports without extras still get a summary.
+    `counts` is the report's own counts block; its numbers win when present
+    (the service may count things the rows do not show, e.g. filtered-out
+    CVEs); missing ones are counted from the rows, so real-Vigiles reports
+    without extras still get a summary.
     """
-    counts = report.get("counts") if isinstance(report.get("counts"), Mapping) else {}
     by_category = Counter(row.category for row in rows)
     lines: list[tuple[str, int]] = [("Total CVEs", len(rows))]
     for category in CATEGORIES:
