@@ -118,3 +118,14 @@ def test_unreadable_json_names_the_file(tmp_path: Path) -> None:
 
 def test_report_error_is_a_value_error() -> None:
     assert issubclass(ReportError, ValueError)
+
+
+def test_kev_text_and_null_fixedby_entries() -> None:
+    from timesys_ci.report import ReportError, parse_report
+
+    entry = {"cve_id": "CVE-2024-1", "version": "1", "status": "Unfixed", "kev": "false", "fixedby": [None, "", "p.patch"]}
+    finding = parse_report({"cves": {"zlib": [entry]}}).findings[0]
+    assert finding.kev is False and finding.fixedby == ("p.patch",)
+    assert parse_report({"cves": {"zlib": [dict(entry, kev="yes")]}}).findings[0].kev is True
+    with pytest.raises(ReportError, match=r"kev: must be true or false"):
+        parse_report({"cves": {"zlib": [dict(entry, kev=3)]}})

@@ -246,8 +246,8 @@ def _parse_entry(entry: Any, package: str, where: str) -> Finding:
         vuln_status=(vuln_status or None) and vuln_status.strip().lower(),
         justification=_opt_str(entry, "justification", where),
         fixed_version=_opt_str(entry, "fixed_version", where),
-        fixedby=tuple(str(item) for item in fixedby),
-        kev=bool(entry.get("kev") or False),
+        fixedby=tuple(str(item) for item in fixedby if item not in (None, "")),
+        kev=_flag(entry.get("kev"), f"{where}.kev"),
         epss=epss,
         scope=scope,
     )
@@ -260,6 +260,15 @@ def _vector_version(vector: Optional[str]) -> Optional[str]:
     if match:
         return match.group(1)
     return "2.0" if vector.startswith("AV:") else None
+
+
+def _flag(value: Any, where: str) -> bool:
+    """A JSON boolean; the text forms some exporters write ("true"/"false", "yes"/"no") are read too."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0", ""):
+        return value.strip().lower() in ("true", "yes", "1")
+    raise ReportError(f"{where}: must be true or false, got {_json_type(value)} {value!r}")
 
 
 def _opt_str(data: Mapping[str, Any], key: str, where: str) -> Optional[str]:

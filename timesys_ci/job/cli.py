@@ -11,6 +11,7 @@ import timesys
 from timesys.vigiles.manifests import EXPORT_FORMATS, SUBSCRIBE_FREQUENCIES
 from timesys.vigiles.reports import CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS
 from timesys_ci.cli import exit_codes
+from timesys_ci.cli.render import to_json
 from timesys_ci.cli.runtime import REDACTOR, command_line_of, configured_client, emit, read_input_text
 from timesys_ci.gate.policy import GatePolicy, load_policy
 from timesys_ci.job.local import local_service
@@ -152,9 +153,13 @@ def run_upload_command(args: argparse.Namespace) -> int:
                 emit(args, result)
                 return exit_codes.OK
             report = fetch_report(result, options)
-            if report is None:
-                emit(args, {key: result.get(key) for key in ("manifest_token", "manifest_name", "group_token",
-                                                            "folder_token", "date") if key in result})
+            if report is None:  # --upload-only: nothing to gate
+                stored = {key: result.get(key) for key in ("manifest_token", "manifest_name", "group_token",
+                                                          "folder_token", "date") if key in result}
+                if outputs.json_file == STDOUT:
+                    sys.stdout.write(to_json(stored) + "\n")
+                else:
+                    emit(args, stored)
                 return exit_codes.OK
             parsed = parse_report(report, source=f"report of {args.manifest}", base_url=client.url)
             outcome = evaluate_report(parsed, GateInputs(policy, kev_catalog=args.kev_catalog,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -54,6 +55,17 @@ def _stop(signum: int, frame: Any) -> NoReturn:
     raise SystemExit(0)  # waitress's run loop shuts down cleanly on SystemExit
 
 
+def _log_requests() -> None:
+    """A server logs every request, with a timestamp, whatever the CLI's own log level."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    for name in ("timesys_ci.service", "waitress"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def start_command(args: argparse.Namespace) -> int:
     from timesys_ci.service.app import DEFAULT_MAX_BODY
     from timesys_ci.service.datadir import open_data_dir
@@ -61,7 +73,7 @@ def start_command(args: argparse.Namespace) -> int:
 
     if not is_loopback(args.host) and not args.allow_remote:
         raise UsageError(f"--host {args.host} is not a loopback address; add --allow-remote to listen on it")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _log_requests()
     storage = open_data_dir(args.data)
     server = make_server(storage, args.host, args.port, explain_signatures=args.explain_signatures,
                          max_body=args.max_body or DEFAULT_MAX_BODY)

@@ -51,10 +51,13 @@ class RunningService:
     def stop(self) -> None:
         # Closing the listening socket is not enough: the loop runs while client keep-alive
         # connections stay in its socket map, so close those first.
-        for channel in list(self.server._map.values()):
-            if channel not in (self.server, self.server.trigger):
-                channel.close()
-        self.server.close()  # also closes the trigger: the map empties and the loop returns
+        def shut_down() -> None:  # runs in the loop's own thread: no fd is closed under a running select()
+            for channel in list(self.server._map.values()):
+                if channel not in (self.server, self.server.trigger):
+                    channel.close()
+            self.server.close()  # also closes the trigger: the map empties and the loop returns
+
+        self.server.trigger.pull_trigger(shut_down)
         self._thread.join(timeout=10)
         self.server.task_dispatcher.shutdown()
 

@@ -1,0 +1,222 @@
+"""`timesys-ci upload` and `timesys-ci gate` end to end: subprocesses against the local service."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+import timesys
+from timesys.core import endpoints
+
+from .cli_helpers import REPO_ROOT, run_cli
+from .conftest import LocalVigiles
+from .support.scripted_server import ScriptedServer
+
+EXAMPLE = REPO_ROOT / "examples" / "core-image-minimal.vigiles.json"
+SARIF_SCHEMA = REPO_ROOT / "tests" / "fixtures" / "gate" / "sarif-schema-2.1.0.json"
+
+
+@pytest.fixture
+def user(local_vigiles: LocalVigiles, tmp_path: Path) -> dict[str, Any]:
+    key_file = local_vigiles.add_user("ci@example.com")
+    return {"home": tmp_path, "env": {"VIGILES_KEY_FILE": str(key_file)},
+            "secret": json.loads(key_file.read_text())["organization_key"], "key_file": key_file}
+
+
+def upload(user: dict[str, Any], *args: str, env: dict[str, str] | None = None) -> Any:
+    return run_cli("upload", str(EXAMPLE), *args, home=user["home"], env={**user["env"], **(env or {})},
+                   secret=user["secret"])
+
+
+def test_gate_fails_on_high_by_default(user: dict[str, Any]) -> None:
+    run = upload(user)
+    assert run.returncode == 1, run.stderr
+    assert "CVE-2022-48174  busybox 1.36.1  critical 9.8" in run.stdout
+    assert "Gate: FAIL, 2 finding(s) (fail-on high)" in run.stdout
+    assert "/cves/reports/R" in run.stdout
+
+
+def test_gate_passes_with_waivers_and_outputs(user: dict[str, Any], tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('fail-on = "high"\n\n[[waivers]]\nid = "CVE-2022-48174"\nreason = "applet disabled"\n'
+                      'expires = 2099-01-01\n\n[[waivers]]\nid = "CVE-2024-36971"\npackage = "linux-yocto"\n'
+                      'reason = "backport queued"\nexpires = 2099-01-01\n')
+    out = tmp_path / "out"
+    run = upload(user, "--policy", str(policy), "--sarif", str(out / "v.sarif"), "--junit", str(out / "v.xml"),
+                 "--json", str(out / "v.json"), "--markdown", str(out / "v.md"), "--save-report", str(out / "r.json"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Waived (2)" in run.stdout and "Gate: PASS" in run.stdout
+    sarif = json.loads((out / "v.sarif").read_text())
+    jsonschema.Draft202012Validator(json.loads(SARIF_SCHEMA.read_text())).validate(sarif)
+    assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    document = json.loads((out / "v.json").read_text())
+    from timesys_ci.outputs.json_report import load_schema
+
+    jsonschema.validate(document, load_schema())
+    assert document["gate"]["result"] == "pass" and document["gate"]["passed"] is True
+    suite = ET.parse(out / "v.xml").getroot()
+    assert suite.iter("testcase") and len(list(suite.iter("skipped"))) >= 2
+    assert "CVE-2022-48174" in (out / "v.md").read_text()
+    assert json.loads((out / "r.json").read_text())["manifest_name"] == "core-image-minimal"
+
+
+def test_policy_from_pyproject_and_flags(user: dict[str, Any]) -> None:
+    (user["home"] / "pyproject.toml").write_text('[tool.timesys-ci]\nfail-on = "critical"\nscope = ["kernel"]\n')
+    assert upload(user).returncode == 0  # the only kernel finding is high
+    assert upload(user, "--scope", "userspace").returncode == 1  # the flag wins: busybox is critical
+
+
+def test_bad_policy_is_a_usage_error_before_upload(user: dict[str, Any], local_vigiles: LocalVigiles) -> None:
+    (user["home"] / "pyproject.toml").write_text('[tool.timesys-ci]\nfail-on = "severe"\n')
+    run = upload(user)
+    assert run.returncode == 2 and "fail-on" in run.error_line
+    assert endpoints.MANIFESTS_LIST.call(timesys.LLAPI(key_file_path=user["key_file"])) == []
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "manifest file is empty"),
+    ('{"packages": {"busybox": {"version": "1.36', "invalid JSON"),
+    ("<html></html>", "unrecognised"),
+    ('{"manifest_name": "x", "packages": {}}', "lists no packages"),
+])
+def test_manifest_checked_locally_first(tmp_path: Path, content: str, message: str) -> None:
+    manifest = tmp_path / "bad.json"
+    manifest.write_text(content)
+    with ScriptedServer() as server:
+        key = tmp_path / "key"
+        key.write_text(json.dumps({"email": "a@example.com", "organization_key": "k" * 20, "server_url": server.url}))
+        run = run_cli("upload", str(manifest), home=tmp_path, env={"VIGILES_KEY_FILE": str(key)})
+    assert run.returncode == 2 and message in run.error_line and str(manifest) in run.error_line
+    assert server.requests == []
+
+
+def test_service_down_fails_or_warns(tmp_path: Path) -> None:
+    key = tmp_path / "key"
+    key.write_text(json.dumps({"email": "a@example.com", "organization_key": "k" * 20,
+                               "server_url": "http://127.0.0.1:9"}))
+    env = {"VIGILES_KEY_FILE": str(key), "VIGILES_TIMEOUT": "2"}
+    failed = run_cli("upload", str(EXAMPLE), home=tmp_path, env=env)
+    assert failed.returncode == 3 and "connection to 127.0.0.1:9 failed" in failed.error_line
+    warned = run_cli("upload", str(EXAMPLE), "--on-service-error", "warn", home=tmp_path,
+                     env={**env, "GITHUB_ACTIONS": "true"})
+    assert warned.returncode == 0 and "warning: service error, gate not evaluated" in warned.stderr
+    assert "::warning title=Vigiles::" in warned.stdout
+
+
+def test_upload_only_then_wait_for_the_report(user: dict[str, Any], local_vigiles: LocalVigiles) -> None:
+    """The report appears later (here: someone rescans); --wait-timeout waits for it, then gates."""
+    client = timesys.LLAPI(key_file_path=user["key_file"])
+
+    def rescan_when_stored() -> None:
+        for _ in range(100):
+            stored = endpoints.MANIFESTS_LIST.call(client)
+            if stored:
+                time.sleep(1)
+                endpoints.MANIFEST_RESCAN.call(client, manifest_token=stored[0]["manifest_token"], rescan_only=True,
+                                               filter_results=False)
+                return
+            time.sleep(0.2)
+
+    scanner = threading.Thread(target=rescan_when_stored)
+    scanner.start()
+    run = upload(user, "--upload-only", "--wait-timeout", "60", "--fail-on", "critical")
+    scanner.join()
+    assert run.returncode == 1 and "Gate: FAIL, 1 finding(s) (fail-on critical)" in run.stdout
+    only = upload(user, "--upload-only", "--json")
+    assert only.returncode == 0 and only.json()["manifest_token"].startswith("M")
+    timeout = upload(user, "--upload-only", "--wait-timeout", "1")
+    assert timeout.returncode == 3 and "no report for SBOM" in timeout.error_line
+
+
+def test_new_only_against_the_previous_upload(user: dict[str, Any], local_vigiles: LocalVigiles) -> None:
+    client = timesys.LLAPI(key_file_path=user["key_file"])
+    group = endpoints.GROUP_CREATE.call(client, group_name="ci")["token"]
+    env = {"VIGILES_GROUP_TOKEN": group}
+    first = upload(user, "--new-only", env=env)
+    assert first.returncode == 1  # nothing to compare with: everything is new
+    second = upload(user, "--new-only", env=env)
+    assert second.returncode == 0, second.stdout
+    saved = user["home"] / "first.json"
+    upload(user, "--save-report", str(saved), env=env)
+    assert upload(user, "--new-only", "--baseline", str(saved), env=env).returncode == 0
+
+
+def test_github_outputs_and_summary(user: dict[str, Any], tmp_path: Path) -> None:
+    output, summary = tmp_path / "gh_output", tmp_path / "gh_summary"
+    run = upload(user, "--sarif", "v.sarif", env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output),
+                                                  "GITHUB_STEP_SUMMARY": str(summary)})
+    assert run.returncode == 1
+    from timesys_ci.outputs.github import format_output  # noqa: F401 - the writer under test
+
+    values = parse_github_output(output.read_text())
+    assert values["gate"] == "fail" and values["critical"] == "1" and values["unfixed"] == "2"
+    assert values["report-url"].startswith("http://127.0.0.1:") and values["manifest-token"].startswith("M")
+    assert values["sarif-file"] == str((user["home"] / "v.sarif").resolve())
+    assert "CVE-2022-48174" in summary.read_text()
+    assert sum(line.startswith("::error ") for line in run.stdout.splitlines()) == 2
+    quiet = upload(user, "--no-annotations", "--no-summary", env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output),
+                                                                  "GITHUB_STEP_SUMMARY": str(tmp_path / "s2")})
+    assert "::error" not in quiet.stdout and not (tmp_path / "s2").exists()
+
+
+def parse_github_output(text: str) -> dict[str, str]:
+    """Read GITHUB_OUTPUT as the runner does: `name=value` lines and `name<<DELIM` ... `DELIM` blocks."""
+    values: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                body.append(inner)
+            values[name] = "\n".join(body)
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
+
+
+def test_gate_command_offline(user: dict[str, Any], tmp_path: Path) -> None:
+    saved = tmp_path / "report.json"
+    upload(user, "--save-report", str(saved))
+    expired = tmp_path / "expired.toml"
+    expired.write_text('[[waivers]]\nid = "CVE-2022-48174"\nreason = "old"\nexpires = 2020-01-01\n')
+    run = run_cli("gate", str(saved), "--policy", str(expired), "--fail-on", "critical", home=tmp_path)
+    assert run.returncode == 1 and "Expired waivers (1)" in run.stdout
+    assert run_cli("gate", str(saved), "--fail-on", "critical", "--categories", "upgradable",
+                   home=tmp_path).returncode == 0
+    document = run_cli("gate", str(saved), "--json", home=tmp_path).json()
+    assert document["schema"] == "timesys-ci/gate-result"
+    missing = run_cli("gate", str(tmp_path / "nope.json"), home=tmp_path)
+    assert missing.returncode == 2 and "nope.json" in missing.error_line
+    token = run_cli("gate", str(saved), "--new-only", "--baseline", "RSOMETOKEN", home=tmp_path)
+    assert token.returncode == 2 and "baseline must be a saved report file" in token.error_line
+
+
+def test_statuses_never_fail_the_gate(user: dict[str, Any]) -> None:
+    client = timesys.LLAPI(key_file_path=user["key_file"])
+    token = endpoints.MANIFEST_UPLOAD.call(client, manifest=EXAMPLE.read_text(), filter_results=False,
+                                           upload_only=True)["manifest_token"]
+    for cve, package in (("CVE-2022-48174", "busybox"), ("CVE-2024-36971", "linux-yocto")):
+        endpoints.CVE_SET_STATUS.call(client, scope="all", cve_id=cve, package_name=package, status="false_positive")
+    endpoints.MANIFEST_RESCAN.call(client, manifest_token=token, rescan_only=True, filter_results=False)
+    run = upload(user)
+    assert run.returncode == 0, run.stdout
+
+
+def test_local_main_job(tmp_path: Path) -> None:
+    """The README's first command: the embedded service, offline, in one command."""
+    env = {"TIMESYS_CI_CACHE": str(tmp_path / "cache")}
+    run = run_cli("upload", "--local", str(EXAMPLE), home=tmp_path, env=env)
+    assert run.returncode == 1 and "Gate: FAIL, 2 finding(s)" in run.stdout
+    assert (tmp_path / "cache" / "local-service" / "vigiles.sqlite3").exists()
+    again = run_cli("upload", "--local", str(EXAMPLE), "--fail-on", "none", home=tmp_path, env=env)
+    assert again.returncode == 0 and "Gate: PASS" in again.stdout
