@@ -180,14 +180,36 @@ def test_report_path_resolves_on_the_service(local_vigiles: LocalVigiles, config
     assert page.status_code == 200 and "CVE-2022-48174" in page.text and "text/html" in page.headers["Content-Type"]
 
 
-def test_openwrt_scan_finds_exactly_the_range_matches(configured: LLAPI) -> None:
-    report = manifests.upload_manifest(OPENWRT)
-    found = cve_ids(report, "unfixed")
-    assert {("dnsmasq", "CVE-2022-0934"), ("dnsmasq", "CVE-2023-28450"), ("curl", "CVE-2024-7264"),
-            ("zlib", "CVE-2022-37434"), ("busybox", "CVE-2022-28391")} <= found
-    assert ("openssl", "CVE-2022-0778") not in found  # 1.1.1n is the first fixed release
-    assert ("curl", "CVE-2018-14618") not in found  # fixed in 7.61.1
-    assert not any(cve == "CVE-2024-3094" for _, cve in found)
+BUILDROOT = (ROOT / "tests" / "fixtures" / "vulndb" / "manifests" / "buildroot-som60.vigiles.json").read_text()
+
+
+def by_category(report: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
+    found: dict[str, set[tuple[str, str]]] = {}
+    for package, entries in report["cves"].items():
+        for entry in entries:
+            found.setdefault(entry["category"], set()).add((package, entry["cve_id"]))
+    return found
+
+
+def test_fixture_manifests_find_exactly_the_range_matches(configured: LLAPI) -> None:
+    """Exactly the CVEs whose NVD ranges include each version (worked out in tests/fixtures/vulndb/README.md)."""
+    openwrt = by_category(manifests.upload_manifest(OPENWRT))
+    assert openwrt == {"unfixed": {
+        ("busybox", "CVE-2022-28391"),  # <= 1.35.0
+        ("busybox", "CVE-2022-48174"),  # <= 1.36.1
+        ("curl", "CVE-2024-7264"),  # 7.32.0 <= v < 8.9.1 (not CVE-2018-14618: < 7.61.1)
+        ("dnsmasq", "CVE-2022-0934"), ("dnsmasq", "CVE-2023-28450"),  # < 2.87, < 2.90
+        ("dropbear", "CVE-2021-36369"),  # matt_johnston:dropbear_ssh_server is an alias of dropbear_ssh
+        ("zlib", "CVE-2022-37434"),  # <= 1.2.12
+    }}  # openssl 1.1.1n is the first release outside CVE-2022-0778; busybox 1.33.2 is past CVE-2021-42386
+    buildroot = by_category(manifests.upload_manifest(BUILDROOT))
+    assert buildroot == {
+        "unfixed": {("busybox", "CVE-2021-42386"), ("busybox", "CVE-2022-28391"), ("busybox", "CVE-2022-48174"),
+                    ("dropbear", "CVE-2021-36369"), ("libcurl", "CVE-2024-7264"), ("libopenssl", "CVE-2022-0778"),
+                    ("libzlib", "CVE-2022-37434")},
+        "fixed": {("busybox", "CVE-2018-1000500")},  # patched_cves in the manifest
+        "whitelisted": {("expat", "CVE-2024-45490"), ("systemd", "CVE-2023-26604")},  # whitelist / ignore_cves
+    }
 
 
 def test_exported_report_is_base64_gzip(local_vigiles: LocalVigiles) -> None:
