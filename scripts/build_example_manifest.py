@@ -14,7 +14,6 @@ patches, so the patch lists are empty).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -24,7 +23,7 @@ from typing import Any, Dict, List, Optional
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.build_sample_vulndb import write_atomically  # noqa: E402
+from scripts.build_sample_vulndb import generator_main  # noqa: E402
 from timesys_ci.vulndb.cpe import parse_cpe  # noqa: E402
 
 DEFAULT_SOURCE = ROOT / "tests" / "fixtures" / "vulndb" / "yocto-spdx"
@@ -101,13 +100,7 @@ def render(source_dir: Path) -> bytes:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    args = parser.parse_args(argv)
-    write_atomically(args.output, render(args.source))
-    print(f"wrote {args.output}")
-    return 0
+    return generator_main(__doc__ or "", render, DEFAULT_SOURCE, DEFAULT_OUTPUT, argv)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -50,18 +50,20 @@ def render(source_dir: Path) -> bytes:
     return buffer.getvalue()
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    write_bytes_atomic(path, data, mode=0o644)
-
-
-def main(argv: List[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+def generator_main(doc: str, render: Callable[[Path], bytes], default_source: Path, default_output: Path,
+                   argv: Optional[List[str]] = None) -> int:
+    """The command line both build scripts share: [SOURCE] [--output FILE], written atomically."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("source", nargs="?", type=Path, default=default_source)
+    parser.add_argument("--output", type=Path, default=default_output)
     args = parser.parse_args(argv)
-    write_atomically(args.output, render(args.source))
+    write_bytes_atomic(args.output, render(args.source), mode=0o644)
     print(f"wrote {args.output}")
     return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return generator_main(__doc__ or "", render, DEFAULT_SOURCE, DEFAULT_OUTPUT, argv)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urljoin, urlsplit
 
 from timesys import ParameterError
+from timesys_ci.booleans import parse_bool
 from timesys_ci.scope import SCOPES, package_scope
 
 # Ordered least to most severe; "unknown" is a finding without any score.
@@ -266,8 +267,9 @@ def _flag(value: Any, where: str) -> bool:
     """A JSON boolean; the text forms some exporters write ("true"/"false", "yes"/"no") are read too."""
     if value is None or isinstance(value, bool):
         return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0", ""):
-        return value.strip().lower() in ("true", "yes", "1")
+    parsed = parse_bool(value, also_false=("",)) if isinstance(value, str) else None
+    if parsed is not None:
+        return parsed
     raise ReportError(f"{where}: must be true or false, got {_json_type(value)} {value!r}")
 
 

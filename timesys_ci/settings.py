@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, mo
 from timesys.core import config as core_config
 from timesys.core.llapi import LLAPI
 from timesys.exceptions import ConfigurationError
+from timesys_ci.booleans import parse_bool
 
 ENV_KEY_FILE = "VIGILES_KEY_FILE"
 ENV_KEY = "VIGILES_KEY"
@@ -57,8 +58,6 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
 DEFAULT_KEY_FILE = "~/timesys/linuxlink_key"
 DEFAULT_DASHBOARD_CONFIG = "~/timesys/dashboard_config"
 DEFAULT = "default"
-TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 NO_KEY_MESSAGE = ("no API key: use -k/--key-file, set VIGILES_KEY_FILE or VIGILES_KEY, "
                   "or create ~/timesys/linuxlink_key")
 
@@ -410,11 +409,9 @@ class SettingsResolver:
 
 
 def _parse_bool(value: str, name: str) -> bool:
-    word = value.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
+    parsed = parse_bool(value)
+    if parsed is not None:
+        return parsed
     raise SettingsError(f"{name}: expected 1/true/yes/on or 0/false/no/off, not {value!r}")
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Literal, Mapping, Optional
 
+from timesys_ci.booleans import parse_bool
 from timesys_ci.buildsystems import BuildArtifacts, SettingError
 
 OnFailure = Literal["fail", "warn"]
 
-_TRUE = frozenset({"1", "y", "yes", "true", "on"})
-_FALSE = frozenset({"", "0", "n", "no", "false", "off", "none"})
 
 # TIMESYS_CI_<X> -> upload option taking a value.
 GATE_VALUE_SETTINGS: tuple[tuple[str, str], ...] = (
@@ -45,11 +44,9 @@ def env_value(env: Mapping[str, str], name: str) -> Optional[str]:
 
 def parse_flag(value: Optional[str], name: str) -> bool:
     """Bitbake/Kconfig/shell style booleans (1/y/yes/true/on); anything else is a setting error."""
-    lowered = (value or "").strip().strip('"').lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
+    parsed = parse_bool(value or "", also_false=("", "none"))
+    if parsed is not None:
+        return parsed
     raise SettingError(f"{name}: expected a boolean (1/0, yes/no, true/false), got {value!r}")
 
 

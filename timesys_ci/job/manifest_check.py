@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from timesys import ParameterError
+from timesys_ci.cli.runtime import read_input_text
 from timesys_ci.sbom import SbomError, detect_format, load_sbom
 
 
@@ -21,20 +22,9 @@ class CheckedManifest:
 
 
 def check_manifest(path: Path) -> CheckedManifest:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ManifestError(f"{path}: manifest not found") from None
-    except IsADirectoryError:
-        raise ManifestError(f"{path}: is a directory, not a manifest file") from None
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot read manifest ({exc.strerror})") from None
-    if not raw.strip():
+    text = read_input_text(str(path), "manifest")  # missing/unreadable/not UTF-8: a one-line usage error
+    if not text.strip():
         raise ManifestError(f"{path}: manifest file is empty")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ManifestError(f"{path}: not UTF-8 text (byte {exc.start}); is it compressed?") from None
     try:
         sbom_format = detect_format(text, str(path))
         packages = len(load_sbom(text, str(path)).packages) if sbom_format == "vigiles" else -1

@@ -32,20 +32,20 @@ def group_for(ctx: Context, token: str, need: Need = "read", what: str = "group"
     return group
 
 
+def _in_group(ctx: Context, row: Optional[sqlite3.Row], what: str, token: str, need: Need) -> sqlite3.Row:
+    """A folder or SBOM row, checked through the group it belongs to."""
+    if row is None or role_in(ctx, row["group_token"]) is None:
+        raise not_found(what, token)
+    group_for(ctx, row["group_token"], need)
+    return row
+
+
 def folder_for(ctx: Context, token: str, need: Need = "read") -> sqlite3.Row:
-    folder = ctx.storage.folder(token)
-    if folder is None or role_in(ctx, folder["group_token"]) is None:
-        raise not_found("folder", token)
-    group_for(ctx, folder["group_token"], need)
-    return folder
+    return _in_group(ctx, ctx.storage.folder(token), "folder", token, need)
 
 
 def manifest_for(ctx: Context, token: str, need: Need = "read") -> sqlite3.Row:
-    manifest = ctx.storage.manifest(token)
-    if manifest is None or role_in(ctx, manifest["group_token"]) is None:
-        raise not_found("SBOM", token)
-    group_for(ctx, manifest["group_token"], need)
-    return manifest
+    return _in_group(ctx, ctx.storage.manifest(token), "SBOM", token, need)
 
 
 def report_for(ctx: Context, token: str) -> sqlite3.Row:

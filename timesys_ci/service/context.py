@@ -5,11 +5,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from timesys_ci.booleans import parse_bool
 from timesys_ci.service.errors import bad_request
 from timesys_ci.service.storage import Storage
 
-TRUE_TEXT = frozenset({"true", "1", "yes", "on"})
-FALSE_TEXT = frozenset({"false", "0", "no", "off", "none", ""})
 
 
 @dataclass
@@ -64,11 +63,9 @@ class Context:
         value = self.one(name)
         if value is None:
             return default
-        lowered = value.strip().lower()
-        if lowered in TRUE_TEXT:
-            return True
-        if lowered in FALSE_TEXT:
-            return False
+        parsed = parse_bool(value, also_false=("none", ""))  # "None": what a client signs for a None value
+        if parsed is not None:
+            return parsed
         raise bad_request(f"parameter '{name}' must be True or False, not {value!r}")
 
     def choice(self, name: str, choices: Sequence[str], default: Optional[str] = None) -> Optional[str]:
