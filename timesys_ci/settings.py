@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Mapping, Optional, Union
+from typing import Any, ClassVar, Literal, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, model_validator
 
@@ -71,10 +71,67 @@ def _context_source(info: ValidationInfo, fallback: str) -> Optional[str]:
     return context.get("source", fallback if context.get("raw") else None)
 
 
-class KeyFileModel(BaseModel):
-    """A validated key file. Build it with `from_text`, `from_path` or `from_data`."""
+class _ParsedFileModel(BaseModel):
+    """A model validated by the rules of `timesys.core.config` (text, a JSON mapping, a path or a parsed object).
+
+    Subclasses say which parser to use; the rules are never written twice.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    _WHAT: ClassVar[str]
+    _CORE: ClassVar[type]
+
+    @staticmethod
+    def _parse_text(text: str, source: str) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def _parse_data(data: Mapping[str, Any], source: str) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def _read(path: Union[str, "os.PathLike[str]"]) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def _fields(parsed: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, data: Any, info: ValidationInfo) -> Any:
+        source = _context_source(info, cls._WHAT)
+        if isinstance(data, cls._CORE):
+            parsed = data
+        elif isinstance(data, str):
+            parsed = cls._parse_text(data, source or cls._WHAT)
+        elif isinstance(data, Mapping) and source is not None:
+            parsed = cls._parse_data(data, source)
+        else:
+            return data
+        return cls._fields(parsed)
+
+    @classmethod
+    def from_text(cls, text: str, source: str) -> Any:
+        return cls.model_validate(text, context={"source": source})
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], source: str) -> Any:
+        return cls.model_validate(data, context={"source": source, "raw": True})
+
+    @classmethod
+    def from_path(cls, path: Union[str, "os.PathLike[str]"]) -> Any:
+        return cls.model_validate(cls._read(path))
+
+
+class KeyFileModel(_ParsedFileModel):
+    """A validated key file. Build it with `from_text`, `from_path` or `from_data`."""
+
+    _WHAT = "key file"
+    _CORE = core_config.KeyFile
+    _parse_text = staticmethod(core_config.parse_key_text)
+    _parse_data = staticmethod(core_config.parse_key_data)
+    _read = staticmethod(core_config.read_key_file)
 
     email: str
     key: SecretStr
@@ -82,71 +139,32 @@ class KeyFileModel(BaseModel):
     key_member: Literal["organization_key", "key"] = "organization_key"
     source: str = "key file"
 
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, data: Any, info: ValidationInfo) -> Any:
-        # The rules live in timesys.core.config; raw input is handed to them.
-        if isinstance(data, core_config.KeyFile):
-            parsed = data
-        elif isinstance(data, str):
-            parsed = core_config.parse_key_text(data, _context_source(info, "key file") or "key file")
-        elif isinstance(data, Mapping) and _context_source(info, "key file") is not None:
-            parsed = core_config.parse_key_data(data, _context_source(info, "key file") or "key file")
-        else:
-            return data
+    @staticmethod
+    def _fields(parsed: Any) -> dict[str, Any]:
         return {"email": parsed.email, "key": parsed.key.decode("utf-8"), "server_url": parsed.server_url,
                 "key_member": parsed.key_member, "source": parsed.source}
-
-    @classmethod
-    def from_text(cls, text: str, source: str) -> "KeyFileModel":
-        return cls.model_validate(text, context={"source": source})
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any], source: str) -> "KeyFileModel":
-        return cls.model_validate(data, context={"source": source, "raw": True})
-
-    @classmethod
-    def from_path(cls, path: Union[str, "os.PathLike[str]"]) -> "KeyFileModel":
-        return cls.model_validate(core_config.read_key_file(path))
 
     def to_key_file(self) -> core_config.KeyFile:
         return core_config.KeyFile(email=self.email, key=self.key.get_secret_value().encode("utf-8"),
                                    server_url=self.server_url, key_member=self.key_member, source=self.source)
 
 
-class DashboardConfigModel(BaseModel):
+class DashboardConfigModel(_ParsedFileModel):
     """A validated dashboard config (default group and folder)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    _WHAT = "dashboard config"
+    _CORE = core_config.DashboardConfig
+    _parse_text = staticmethod(core_config.parse_dashboard_text)
+    _parse_data = staticmethod(core_config.parse_dashboard_data)
+    _read = staticmethod(core_config.read_dashboard_config)
 
     group_token: str
     folder_token: Optional[str] = None
     source: str = "dashboard config"
 
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, data: Any, info: ValidationInfo) -> Any:
-        if isinstance(data, core_config.DashboardConfig):
-            parsed = data
-        elif isinstance(data, str):
-            parsed = core_config.parse_dashboard_text(data, _context_source(info, "") or "dashboard config")
-        elif isinstance(data, Mapping) and _context_source(info, "dashboard config") is not None:
-            parsed = core_config.parse_dashboard_data(data, _context_source(info, "") or "dashboard config")
-        else:
-            return data
+    @staticmethod
+    def _fields(parsed: Any) -> dict[str, Any]:
         return {"group_token": parsed.group_token, "folder_token": parsed.folder_token, "source": parsed.source}
-
-    @classmethod
-    def from_text(cls, text: str, source: str) -> "DashboardConfigModel":
-        return cls.model_validate(text, context={"source": source})
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any], source: str) -> "DashboardConfigModel":
-        return cls.model_validate(data, context={"source": source, "raw": True})
-
-    @classmethod
-    def from_path(cls, path: Union[str, "os.PathLike[str]"]) -> "DashboardConfigModel":
-        return cls.model_validate(core_config.read_dashboard_config(path))
 
     def to_dashboard_config(self) -> core_config.DashboardConfig:
         return core_config.DashboardConfig(group_token=self.group_token, folder_token=self.folder_token,
