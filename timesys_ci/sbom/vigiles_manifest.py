@@ -60,8 +60,13 @@ def _patched_cves(fields: _Fields) -> Dict[str, List[str]]:
         raise fields.fail("patched_cves", "an object mapping CVE ids to patch lists")
     patched: Dict[str, List[str]] = {}
     for cve, patches in value.items():
-        nested = _Fields({cve: patches}, f"{fields.path}patched_cves.", fields.source)
-        patched[cve.strip().upper()] = sorted(nested.words(cve)) if patches is not None else []
+        if patches is None:
+            names: List[str] = []
+        elif isinstance(patches, list) and all(isinstance(name, str) and " " not in name for name in patches):
+            names = sorted(patches)  # the usual shape, read without the general word splitting (big manifests)
+        else:
+            names = sorted(_Fields({cve: patches}, f"{fields.path}patched_cves.", fields.source).words(cve))
+        patched[cve.strip().upper()] = names
     return patched
 
 
