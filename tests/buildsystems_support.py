@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "buildsystems"
@@ -13,9 +14,18 @@ def fixture(name: str) -> Path:
     return FIXTURES / name
 
 
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on (the port was just free): a service that is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 def make_meta_timesys_tree(build: Path, *, vigiles_dir: "Path | None" = None, link: bool = True,
-                           stamps: tuple[str, ...] = ("2025-07-14_09.12.44",)) -> Path:
-    """TOPDIR with meta-timesys output: timestamped manifests, the -cve.json link, kconfig copies and links."""
+                           stamps: tuple[str, ...] = ("2025-07-14_09.12.44",),
+                           manifest: "Path | None" = None) -> Path:
+    """TOPDIR with meta-timesys output: timestamped manifests (copies of `manifest`), the -cve.json link,
+    kconfig copies and their links."""
     vdir = vigiles_dir or build / "vigiles"
     image_dir = vdir / IMAGE
     image_dir.mkdir(parents=True)
@@ -24,7 +34,7 @@ def make_meta_timesys_tree(build: Path, *, vigiles_dir: "Path | None" = None, li
     newest = None
     for stamp in stamps:
         newest = image_dir / f"{IMAGE}-{stamp}-cve.json"
-        shutil.copy(fixture("meta-timesys-core-image-minimal-cve.json"), newest)
+        shutil.copy(manifest or fixture("meta-timesys-core-image-minimal-cve.json"), newest)
     assert newest is not None
     if link:
         os.symlink(os.path.relpath(newest, vdir), vdir / f"{IMAGE}-cve.json")

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 pytest.importorskip("yaml", reason="PyYAML is needed to read action.yml (test dependency)")
 
 from .action_harness import ActionRun, Harness  # noqa: E402
+from .buildsystems_support import closed_port_url  # noqa: E402
 from .cli_helpers import clean_env  # noqa: E402
 from .conftest import LocalVigiles  # noqa: E402
 
@@ -145,17 +145,11 @@ def test_job_level_vigiles_settings_are_not_hidden_by_empty_inputs(harness: Harn
     assert local_vigiles.storage.manifest(result.outputs["manifest-token"])["owner_email"] == EMAIL
 
 
-def _closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 @pytest.mark.parametrize("fail_build,step_fails,exit_code", [("true", True, "3"), ("false", False, "0")])
 def test_service_error(harness: Harness, local_vigiles: LocalVigiles, fail_build: str, step_fails: bool,
                        exit_code: str) -> None:
     text, _ = key_input(local_vigiles)
-    result = run(harness, key=text, **{"server-url": _closed_port_url(), "fail-build": fail_build})
+    result = run(harness, key=text, **{"server-url": closed_port_url(), "fail-build": fail_build})
     assert result.failed is step_fails and result.outputs["exit-code"] == exit_code
     assert result.outputs["gate"] == ""  # no report, no gate
     if not step_fails:
