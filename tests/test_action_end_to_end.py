@@ -74,6 +74,7 @@ def test_local_embedded_service_gate_fails_the_step(harness: Harness, tmp_path: 
     assert "TIMESYS_CI_SKIP_INSTALL is set" in result.steps["install"].stdout
     assert result.failed and upload.returncode == 1, upload.stderr
     assert result.outputs["gate"] == "fail" and result.outputs["exit-code"] == "1"
+    assert result.outputs["failing"] == "1"  # --fail-on critical: busybox's CVE-2022-48174 only
     embedded_url = re.match(r"http://127\.0\.0\.1:\d+", result.outputs["report-url"])
     assert embedded_url, result.outputs["report-url"]
     assert_report_outputs(result, harness, embedded_url.group(0))
