@@ -9,7 +9,9 @@ Supported, as GitHub does it:
   RUNNER_TEMP, GITHUB_ACTION_PATH, GITHUB_ACTIONS=true;
 - `if:` of `always()` or the default `success()`: after a failed step only
   always() steps run, and the action fails;
-- `::add-mask::` lines collected from step output.
+- `::add-mask::` lines collected from step output;
+- after each step, the modes of everything under RUNNER_TEMP (`StepRun.temp_modes`),
+  so tests can see secret files as the next step finds them.
 Any other expression raises, so the action cannot quietly use something the
 harness does not model. Composite steps get no INPUT_* variables from the
 runner; the harness gives none either.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +46,7 @@ class StepRun:
     stderr: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
     summary: str = ""
+    temp_modes: dict[str, int] = field(default_factory=dict)  # path relative to RUNNER_TEMP -> permission bits
 
 
 @dataclass
@@ -59,6 +63,11 @@ class ActionRun:
     @property
     def summary(self) -> str:
         return "".join(s.summary for s in self.steps.values())
+
+
+def tree_modes(root: Path) -> dict[str, int]:
+    """Permission bits of every file and directory below `root` (symlinks not followed)."""
+    return {path.relative_to(root).as_posix(): stat.S_IMODE(path.lstat().st_mode) for path in sorted(root.rglob("*"))}
 
 
 def load_action(path: Path = ACTION_DIR / "action.yml") -> dict:
@@ -149,7 +158,7 @@ class Harness:
             masks += [line[len("::add-mask::"):] for line in proc.stdout.splitlines() if line.startswith("::add-mask::")]
             steps[step_id] = StepRun(step_id, True, proc.returncode, proc.stdout, proc.stderr,
                                      parse_output_file(files["GITHUB_OUTPUT"].read_text()),
-                                     files["GITHUB_STEP_SUMMARY"].read_text())
+                                     files["GITHUB_STEP_SUMMARY"].read_text(), tree_modes(self.runner_temp))
             carried_env.update(parse_output_file(files["GITHUB_ENV"].read_text()))
             extra_path = [p for p in files["GITHUB_PATH"].read_text().splitlines() if p] + extra_path
             failed = failed or proc.returncode != 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "buildsystems"
@@ -13,9 +14,18 @@ def fixture(name: str) -> Path:
     return FIXTURES / name
 
 
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on (the port was just free): a service that is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 def make_meta_timesys_tree(build: Path, *, vigiles_dir: "Path | None" = None, link: bool = True,
-                           stamps: tuple[str, ...] = ("2025-07-14_09.12.44",)) -> Path:
-    """TOPDIR with meta-timesys output: timestamped manifests, the -cve.json link, kconfig copies and links."""
+                           stamps: tuple[str, ...] = ("2025-07-14_09.12.44",),
+                           manifest: "Path | None" = None) -> Path:
+    """TOPDIR with meta-timesys output: timestamped manifests (copies of `manifest`), the -cve.json link,
+    kconfig copies and their links."""
     vdir = vigiles_dir or build / "vigiles"
     image_dir = vdir / IMAGE
     image_dir.mkdir(parents=True)
@@ -24,7 +34,7 @@ def make_meta_timesys_tree(build: Path, *, vigiles_dir: "Path | None" = None, li
     newest = None
     for stamp in stamps:
         newest = image_dir / f"{IMAGE}-{stamp}-cve.json"
-        shutil.copy(fixture("meta-timesys-core-image-minimal-cve.json"), newest)
+        shutil.copy(manifest or fixture("meta-timesys-core-image-minimal-cve.json"), newest)
     assert newest is not None
     if link:
         os.symlink(os.path.relpath(newest, vdir), vdir / f"{IMAGE}-cve.json")
@@ -96,8 +106,8 @@ REPO = Path(__file__).resolve().parent.parent
 RECORDED_ENV = ("VIGILES_KEY_FILE", "VIGILES_DASHBOARD_CONFIG", "VIGILES_GROUP_TOKEN", "VIGILES_FOLDER_TOKEN",
                 "VIGILES_URL", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "VIGILES_KEY")
 
-# A stand-in interpreter: records `-m timesys_ci upload ...` calls and exits with FAKE_UPLOAD_EXIT,
-# writing FAKE_UPLOAD_OUTPUTS lines to GITHUB_OUTPUT as the real command does under Actions;
+# A stand-in interpreter, for tests of exact argument mapping only (end-to-end tests use the real
+# command): records `-m timesys_ci [global flags] upload ...` calls and exits with FAKE_UPLOAD_EXIT;
 # runs the real yocto/buildroot entries in-process; records and accepts `-m pip`;
 # hands everything else to the real interpreter.
 _FAKE_PYTHON = '''#!{real}
@@ -114,14 +124,12 @@ def record(kind):
                                "dir_mode": os.stat(os.path.dirname(path)).st_mode & 0o777}}
         log.write(json.dumps({{"kind": kind, "argv": argv, "cwd": os.getcwd(), "files": files,
                               "env": {{k: os.environ.get(k) for k in {recorded!r}}}}}) + "\\n")
-if argv[:3] == ["-m", "timesys_ci", "upload"]:
+entry = argv[2:3] in (["yocto"], ["buildroot"])
+if argv[:2] == ["-m", "timesys_ci"] and not entry and "upload" in argv[2:]:  # global flags may precede it
     record("upload")
-    if os.environ.get("GITHUB_OUTPUT") and os.environ.get("FAKE_UPLOAD_OUTPUTS"):
-        with open(os.environ["GITHUB_OUTPUT"], "a") as out:
-            out.write(os.environ["FAKE_UPLOAD_OUTPUTS"].replace(";", "\\n") + "\\n")
-    print(os.environ.get("FAKE_UPLOAD_STDOUT", "fake upload"))
+    print("fake upload")
     sys.exit(int(os.environ.get("FAKE_UPLOAD_EXIT", "0")))
-if argv[:2] == ["-m", "timesys_ci"] and argv[2:3] in (["yocto"], ["buildroot"]):
+if argv[:2] == ["-m", "timesys_ci"] and entry:
     record(argv[2])
     from timesys_ci.buildsystems import entry
     sys.exit(getattr(entry, argv[2] + "_main")(argv[3:]))

@@ -1,8 +1,14 @@
-"""The Yocto class's Python, run outside bitbake with a stand-in datastore, plus layer metadata checks."""
+"""The Yocto class's Python, run outside bitbake with a stand-in datastore, plus layer metadata checks.
+
+Most tests use the stand-in interpreter to see the exact argv the task builds from
+bitbake variables; `test_task_with_real_upload_fails_on_gate` runs the real command
+against the local service.
+"""
 from __future__ import annotations
 
 import os
 import re
+import sys
 import textwrap
 import types
 from pathlib import Path
@@ -10,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from .buildsystems_support import IMAGE, REPO, make_meta_timesys_tree, read_fake_log, write_fake_python
+from .conftest import LocalVigiles
 
 LAYER = REPO / "hooks" / "yocto"
 CLASS = LAYER / "classes" / "timesys-ci.bbclass"
@@ -142,3 +149,24 @@ def test_layer_and_class_metadata() -> None:
     assert re.search(r"^addtask timesys_ci_check after do_vigiles_image\b.* before do_build$", text, re.M)
     assert class_defaults()["TIMESYS_CI_ON_FAILURE"] == "fail"
     assert "VIGILES_KEY " not in class_defaults()["TIMESYS_CI_EXPORT_VARS"] + " "  # only the key *file* path
+
+
+def test_task_with_real_upload_fails_on_gate(tmp_path: Path, local_vigiles: LocalVigiles,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real interpreter and upload: bb.fatal on a failed gate, a warning in warn mode."""
+    build = tmp_path / "build"
+    make_meta_timesys_tree(build, manifest=REPO / "examples" / "core-image-minimal.vigiles.json")
+    for name in [n for n in os.environ if n.startswith(("VIGILES_", "LINUXLINK_", "TIMESYS_CI_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    key = local_vigiles.add_user("builder@example.com")
+    real = {"TIMESYS_CI_PYTHON": sys.executable, "VIGILES_KEY_FILE": str(key)}
+    bb = FakeBB()
+    with pytest.raises(FatalError, match=r"timesys-ci check failed for core-image-minimal \(exit 1\)"):
+        load_task(bb)(datastore(build, tmp_path, **real))
+    assert "CVE-2022-48174" in bb.messages[0][1] and "Gate: FAIL" in bb.messages[0][1]
+    bb = FakeBB()
+    load_task(bb)(datastore(build, tmp_path, TIMESYS_CI_ON_FAILURE="warn", **real))
+    assert [kind for kind, _ in bb.messages] == ["plain"] and "WARNING: gate failed (exit 1)" in bb.messages[0][1]

@@ -1,4 +1,9 @@
-"""Action step: turn the action inputs (INPUT_* env) into `timesys_ci upload` arguments and run it.
+"""Action step: turn the action inputs (INPUT_* env) into a `timesys_ci upload` command line and run it.
+
+Connection inputs become global flags (`-k`, `-d`, `-u`, `--group-token`,
+`--folder-token`) only when given, so an empty input never hides a `VIGILES_*`
+variable the workflow set at job level (a step's `env:` would replace it).
+`summary: false` / `annotations: false` become `--no-summary` / `--no-annotations`.
 
 Exit status: the upload's, except that with fail-build=false a failed gate (1) or a
 service error (3) becomes a warning and 0. Configuration errors (2) always fail.
@@ -14,9 +19,11 @@ from typing import Mapping, Optional
 
 EXIT_CONFIG = 2
 SOFT_FAILURES = (1, 3)
-ANNOTATION_PREFIXES = ("::error", "::warning", "::notice")
-# Empty env values would read as "set" to the upload command; drop them.
-UPLOAD_ENV = ("VIGILES_KEY_FILE", "VIGILES_DASHBOARD_CONFIG", "VIGILES_GROUP_TOKEN", "VIGILES_FOLDER_TOKEN", "VIGILES_URL")
+DEFAULT_JSON_NAME = "timesys-ci-gate-result.json"  # in RUNNER_TEMP
+# (env variable set by action.yml, global flag of `python -m timesys_ci`)
+CONNECTION_FLAGS = (("SECRET_KEY_FILE", "--key-file"), ("SECRET_DASHBOARD_CONFIG", "--dash-config"),
+                    ("INPUT_SERVER_URL", "--url"), ("INPUT_GROUP_TOKEN", "--group-token"),
+                    ("INPUT_FOLDER_TOKEN", "--folder-token"))
 
 
 class InputError(ValueError):
@@ -87,32 +94,31 @@ def upload_args(env: Mapping[str, str]) -> list[str]:
     option("--baseline", text(env, "BASELINE"))
     option("--policy", text(env, "POLICY"))
     option("--sarif", text(env, "SARIF"))
-    option("--json", text(env, "JSON") or str(Path(env.get("RUNNER_TEMP") or ".") / "timesys-ci-report.json"))
+    option("--json", text(env, "JSON") or str(Path(env.get("RUNNER_TEMP") or ".") / DEFAULT_JSON_NAME))
     if not boolean(env, "FAIL_BUILD", True):
         args += ["--on-service-error", "warn"]
     if boolean(env, "LOCAL", False):
         args.append("--local")
+    if not boolean(env, "SUMMARY", True):
+        args.append("--no-summary")
+    if not boolean(env, "ANNOTATIONS", True):
+        args.append("--no-annotations")
     return args
 
 
-def upload_env(env: Mapping[str, str], summary: bool, scratch_summary: Path) -> dict[str, str]:
-    child = {k: v for k, v in env.items() if not (k in UPLOAD_ENV and not v.strip())}
-    if not summary:
-        child["GITHUB_STEP_SUMMARY"] = str(scratch_summary)  # the command writes it; we just don't keep it
-    return child
+def connection_args(env: Mapping[str, str]) -> list[str]:
+    """Global flags for the connection inputs that were given (paths and tokens only, never key content)."""
+    args: list[str] = []
+    for name, flag in CONNECTION_FLAGS:
+        value = (env.get(name) or "").strip()
+        if value:
+            args += [flag, value]
+    return args
 
 
-def run(args: list[str], env: dict[str, str], annotations: bool) -> int:
+def command(env: Mapping[str, str]) -> list[str]:
     python = env.get("TIMESYS_CI_PYTHON") or sys.executable
-    command = [python, "-m", "timesys_ci", "upload", *args]
-    if annotations:
-        return subprocess.run(command, env=env, check=False).returncode
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if not line.startswith(ANNOTATION_PREFIXES):
-                sys.stdout.write(line)
-        return proc.wait()
+    return [python, "-m", "timesys_ci", *connection_args(env), "upload", *upload_args(env)]
 
 
 def write_output(name: str, value: str) -> None:
@@ -125,20 +131,14 @@ def write_output(name: str, value: str) -> None:
 def main() -> int:
     env = dict(os.environ)
     try:
-        args = upload_args(env)
+        argv = command(env)
         fail_build = boolean(env, "FAIL_BUILD", True)
-        summary = boolean(env, "SUMMARY", True)
-        annotations = boolean(env, "ANNOTATIONS", True)
     except InputError as exc:
         print(f"::error::{exc}")
         write_output("exit-code", str(EXIT_CONFIG))
         return EXIT_CONFIG
-    scratch = Path(env.get("RUNNER_TEMP") or ".") / f"timesys-ci-summary-{os.getpid()}.md"
-    try:
-        code = run(args, upload_env(env, summary, scratch), annotations)
-    finally:
-        if scratch.exists():
-            scratch.unlink()
+    sys.stdout.flush()  # our lines before the command's, in the log
+    code = subprocess.run(argv, env=env, check=False).returncode
     write_output("exit-code", str(code))
     if code in SOFT_FAILURES and not fail_build:
         what = "gate failed" if code == 1 else "Vigiles service error"
