@@ -164,9 +164,12 @@ def test_configuration_error_fails_even_without_fail_build(harness: Harness, loc
     assert "missing.toml" in result.steps["upload"].stderr
 
 
-def test_skip_install_refuses_when_not_importable(harness: Harness) -> None:
-    del harness.base_env["PYTHONPATH"]  # timesys_ci is not installed into this interpreter, only on the path
-    result = run(harness, local="true")
+def test_skip_install_refuses_when_not_importable(harness: Harness, tmp_path: Path) -> None:
+    # An interpreter that cannot import timesys_ci: no site-packages (-S), no PYTHONPATH (-I).
+    bare = tmp_path / "bare-python"
+    bare.write_text(f"#!/bin/sh\nexec {sys.executable} -I -S \"$@\"\n")
+    bare.chmod(0o755)
+    result = run(harness, local="true", python=str(bare))
     install = result.steps["install"]
     assert install.returncode == 2 and "TIMESYS_CI_SKIP_INSTALL is set but" in install.stdout
     assert not result.steps["upload"].ran and result.steps["cleanup"].ran
