@@ -34,8 +34,13 @@ def render_csv(rows: Sequence[Finding]) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow(["" if cell is None else _number_text(cell) for cell in row_cells(row)])
+        writer.writerow(["" if cell is None else _cell_text(cell) for cell in row_cells(row)])
     return buffer.getvalue().encode("utf-8")
+
+
+def _cell_text(cell: object) -> object:
+    # NUL cannot be read back by CSV readers (Python's < 3.11 refuse the line): drop it.
+    return cell.replace("\x00", "") if isinstance(cell, str) else _number_text(cell)
 
 
 def _number_text(cell: object) -> object:
