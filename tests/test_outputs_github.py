@@ -8,7 +8,7 @@ from typing import Dict
 from .gate_helpers import contract_outcome
 from timesys_ci.outputs.github import (
     MAX_ANNOTATIONS,
-    annotations,
+    error_annotations,
     escape_data,
     escape_property,
     format_output,
@@ -103,7 +103,7 @@ def test_at_most_ten_annotations_with_escaped_properties() -> None:
     findings = [finding(f"CVE-2024-{n:04d}", package="pkg,with:odd", cvss=9.0 + n / 100) for n in range(15)]
     result = evaluate(findings, GatePolicy(), today=date(2026, 1, 1))
     outcome = GateOutcome(ReportSummary(manifest_name="m"), result, GatePolicy(), "sbom,1:a.json")
-    lines = annotations(outcome)
+    lines = error_annotations(outcome)
     assert len(lines) == MAX_ANNOTATIONS
     assert lines[0].startswith("::error file=sbom%2C1%3Aa.json,title=CVE-2024-0014 in pkg%2Cwith%3Aodd 3.2.3::")
     assert "::CVE-2024-0014 in pkg,with:odd 3.2.3: critical" in lines[0]  # message part: only %, CR, LF escaped

@@ -13,6 +13,7 @@ import random
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Tuple, Union
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
@@ -101,7 +102,7 @@ class Transport:
             session = requests.Session()  # trust_env: proxies and CA bundle variables apply
             from timesys import __version__
 
-            session.headers["User-Agent"] = f"timesys/{__version__} {session.headers['User-Agent']}"
+            session.headers["User-Agent"] = f"timesys/{__version__} {requests.utils.default_user_agent()}"
             self._session = session
         return self._session
 
@@ -183,7 +184,7 @@ class Transport:
 
 
 def _host(url: str) -> str:
-    return requests.utils.urlparse(url).netloc or url
+    return urlsplit(url).netloc or url
 
 
 def _reason(exc: BaseException) -> str:

@@ -7,23 +7,25 @@ from timesys.core import endpoints
 from timesys.vigiles._defaults import cfg_folder_if_falsy, cfg_group_if_falsy
 
 
-def _scope(group_token: Optional[str], folder_token: Optional[str]) -> dict[str, Optional[str]]:
-    # A folder identifies its group, so the group token is only sent without one.
+def _scope(group_token: Optional[str], folder_token: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    """(group, folder) to send: a folder identifies its group, so the group token is only sent without one."""
     folder = cfg_folder_if_falsy(folder_token)
-    return {"group_token": None if folder else cfg_group_if_falsy(group_token), "folder_token": folder}
+    return (None if folder else cfg_group_if_falsy(group_token)), folder
 
 
 def get_folders(group_token: Optional[str] = None, folder_token: Optional[str] = None,
                 archived_only: bool = False) -> Any:
     """Folders of a group (or below a folder); archived ones only with `archived_only`."""
-    return endpoints.FOLDERS_LIST.call(**_scope(group_token, folder_token), archived_only=archived_only)
+    group, folder = _scope(group_token, folder_token)
+    return endpoints.FOLDERS_LIST.call(group_token=group, folder_token=folder, archived_only=archived_only)
 
 
 def create_folder(folder_name: str, description: Optional[str] = None, group_token: Optional[str] = None,
                   folder_token: Optional[str] = None) -> Any:
     """Create a folder in a group, or a subfolder of `folder_token`."""
-    return endpoints.FOLDER_CREATE.call(folder_name=folder_name, description=description,
-                                        **_scope(group_token, folder_token))
+    group, folder = _scope(group_token, folder_token)
+    return endpoints.FOLDER_CREATE.call(folder_name=folder_name, description=description, group_token=group,
+                                        folder_token=folder)
 
 
 def archive_folders(tokens: Sequence[str]) -> Any:

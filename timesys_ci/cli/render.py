@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Mapping, Optional, TextIO
+from typing import Any, Mapping, Optional, Sequence, TextIO
 
 NULL = "-"
 
@@ -56,7 +56,7 @@ def _bold(text: str, color: bool) -> str:
     return f"\033[1m{text}\033[0m" if color else text
 
 
-def table(rows: list[Mapping[str, Any]], color: bool = False, indent: int = 0) -> list[str]:
+def table(rows: Sequence[Mapping[str, Any]], color: bool = False, indent: int = 0) -> list[str]:
     columns: list[str] = []
     for row in rows:
         columns.extend(key for key in row if key not in columns)

@@ -132,10 +132,14 @@ def _enrichment(findings: Sequence[Finding], inputs: GateInputs) -> tuple[set[st
         cisa, score = (info or {}).get("cisa"), (info or {}).get("epss")
         if isinstance(cisa, dict) and (cisa.get("known_exploited") or cisa.get("dateAdded") or cisa.get("date_added")):
             kev.add(cve_id)
-        if isinstance(score, dict) and isinstance(score.get("score", score.get("epss")), (int, float, str)):
-            epss[cve_id] = float(score.get("score", score.get("epss")))
-        elif isinstance(score, (int, float)):
-            epss[cve_id] = float(score)
+        value = score.get("score", score.get("epss")) if isinstance(score, dict) else score
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            epss[cve_id] = float(value)
+        elif isinstance(value, str):
+            try:
+                epss[cve_id] = float(value)
+            except ValueError:
+                logger.warning("%s: EPSS value %r from the service is not a number; ignored", cve_id, value)
     return kev, epss
 
 

@@ -62,7 +62,7 @@ def step_outputs(
     return outputs
 
 
-def annotations(outcome: GateOutcome, *, limit: int = MAX_ANNOTATIONS) -> List[str]:
+def error_annotations(outcome: GateOutcome, *, limit: int = MAX_ANNOTATIONS) -> List[str]:
     """`::error` lines for the worst failing findings, at the manifest file."""
     file = manifest_uri(outcome.manifest_path) if outcome.manifest_path else None
     lines = []
@@ -102,7 +102,7 @@ def publish(
         _append(output_path, "".join(format_output(k, v) for k, v in
                                      step_outputs(outcome, sarif_file=sarif_file, json_file=json_file).items()))
     if annotate:
-        _print_lines(annotations(outcome), stdout)
+        _print_lines(error_annotations(outcome), stdout)
     return True
 
 

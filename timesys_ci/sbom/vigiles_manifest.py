@@ -98,7 +98,9 @@ def _statement(index: int, raw: Any, source: Optional[str]) -> List[Vulnerabilit
     vuln_id = fields.text("id")
     if not vuln_id:
         raise SbomError(f"vulnerabilities[{index}] has no 'id'", source)
-    analysis = raw.get("analysis") if isinstance(raw.get("analysis"), dict) else {}
+    analysis = raw.get("analysis")
+    if not isinstance(analysis, dict):
+        analysis = {}
     state = str(analysis.get("state") or "in_triage").lower()
     justification = analysis.get("justification") or None
     properties = raw.get("properties")
@@ -108,7 +110,9 @@ def _statement(index: int, raw: Any, source: Optional[str]) -> List[Vulnerabilit
     for prop in properties if isinstance(properties, list) else []:
         if isinstance(prop, dict) and prop.get("name") == "patches":
             patches += [patch.strip() for patch in str(prop.get("value", "")).split(",") if patch.strip()]
-    affects = raw.get("affects") if isinstance(raw.get("affects"), list) else []
+    affects = raw.get("affects")
+    if not isinstance(affects, list):
+        affects = []
     products = [entry.get("product") for entry in affects if isinstance(entry, dict) and entry.get("product")]
     return [
         VulnerabilityStatement(

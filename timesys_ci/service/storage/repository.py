@@ -79,7 +79,7 @@ class Storage:
 
     def ancestors(self, token: str) -> list[sqlite3.Row]:
         """The group and its parents, nearest first."""
-        chain = []
+        chain: list[sqlite3.Row] = []
         current = self.group(token)
         while current is not None and len(chain) < 64:
             chain.append(current)
