@@ -135,9 +135,9 @@ def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
                                     environ={})
         REDACTOR.add(settings.key.key.get_secret_value() if settings.key else None)
         settings.apply(timesys.llapi)
+        args.local_note = (f"timesys-ci: the local service has stopped; its data is in {local.data_dir} "
+                           f"(browse it with: python -m timesys_ci service start --data {local.data_dir})")
         yield timesys.llapi
-        sys.stderr.write(f"timesys-ci: the local service has stopped; its data is in {local.data_dir} "
-                         f"(browse it with: python -m timesys_ci service start --data {local.data_dir})\n")
 
 
 def run_upload_command(args: argparse.Namespace) -> int:
@@ -170,6 +170,8 @@ def run_upload_command(args: argparse.Namespace) -> int:
             return _warn_service_error(exc)
         raise
     write_outputs(outcome, report, outputs)
+    if getattr(args, "local_note", None):
+        sys.stderr.write(args.local_note + "\n")
     return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
 
 
