@@ -113,15 +113,16 @@ def test_yocto_meta_timesys_settings_reach_the_service(meta_timesys_build: Path,
     assert stored["name"] == IMAGE  # an empty VIGILES_MANIFEST_NAME is unset: the manifest's own name
 
 
-def test_yocto_spdx_only_tree_is_rejected_by_the_service(tmp_path: Path, home: Path, account: Account) -> None:
-    """Discovery finds the create-spdx document and uploads it; the local service cannot read SPDX yet
-    (timesys_ci.sbom has no SPDX reader), answers 412 before storing anything, and the entry exits 3."""
+def test_yocto_spdx_only_tree_is_scanned_by_the_service(tmp_path: Path, home: Path, account: Account) -> None:
+    """Discovery finds the create-spdx (SPDX 3) document and uploads it; the local service reads and scans
+    it (its busybox 1.37.0 is past every busybox range in the bundled sample), so the default policy passes."""
     build = tmp_path / "build"
     make_spdx_tree(build)
     run = yocto(build, home, account, MACHINE="qemux86-64")
-    assert run.returncode == 3
-    assert "HTTP 412" in run.stderr and "spdx3-jsonld documents are recognised but cannot be read yet" in run.stderr
-    assert account.manifest_count() == 0 and not (home / "gate.json").exists()
+    assert run.returncode == 0, run.stderr
+    assert "Gate: PASS" in run.stdout and account.manifest_count() == 1
+    stored = account.stored(home / "gate.json")
+    assert json.loads(stored["content"]) == json.loads(fixture("core-image-minimal-qemux86-64.rootfs.spdx.json").read_text())
 
 
 def test_yocto_service_down_is_exit_3(meta_timesys_build: Path, home: Path, account: Account) -> None:

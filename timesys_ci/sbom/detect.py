@@ -1,8 +1,8 @@
 """Tell SBOM formats apart and dispatch to the registered reader.
 
 Detection looks at the document's structure, never at the file name.
-Readers are registered per format id, so new formats (CycloneDX, SPDX)
-plug in with :func:`register_format` without touching this module.
+Readers are registered per format id; further formats (SPDX RDF) plug in
+with :func:`register_format` without touching the dispatch.
 """
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ import json
 import re
 from typing import Any, Callable, Dict, Optional, Tuple
 
+from timesys_ci.sbom.cyclonedx import read_cyclonedx, read_cyclonedx_xml
 from timesys_ci.sbom.errors import SbomError
 from timesys_ci.sbom.model import Sbom
+from timesys_ci.sbom.spdx import read_spdx, read_spdx_tag
+from timesys_ci.sbom.spdx3 import read_spdx3
 from timesys_ci.sbom.vigiles_manifest import read_vigiles_manifest
 
 VIGILES = "vigiles"
@@ -97,3 +100,8 @@ def load_sbom(text: str, source: Optional[str] = None) -> Sbom:
 
 
 register_format(VIGILES, read_vigiles_manifest)
+register_format(CYCLONEDX_JSON, read_cyclonedx)
+register_format(CYCLONEDX_XML, read_cyclonedx_xml)
+register_format(SPDX_JSON, read_spdx)
+register_format(SPDX_TAG, read_spdx_tag)
+register_format(SPDX3_JSONLD, read_spdx3)

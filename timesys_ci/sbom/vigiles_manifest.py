@@ -7,43 +7,14 @@ absent fields take the generators' defaults, numbers become strings,
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Optional
 
 from timesys_ci.sbom.errors import SbomError
+from timesys_ci.sbom.fields import Fields as _Fields
 from timesys_ci.sbom.model import Package, Sbom, VulnerabilityStatement
 
 FORMAT_ID = "vigiles"
 _PLACEHOLDERS = {"", "unknown", "none", "noassertion"}
-
-
-class _Fields:
-    """Typed field access that reports the offending path in errors."""
-
-    def __init__(self, data: Mapping[str, Any], path: str, source: Optional[str]) -> None:
-        self.data, self.path, self.source = data, path, source
-
-    def fail(self, key: str, expected: str) -> SbomError:
-        found = type(self.data[key]).__name__
-        return SbomError(f"{self.path}{key} must be {expected}, got {found}", self.source)
-
-    def text(self, key: str, default: Optional[str] = None) -> Optional[str]:
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.fail(key, "a string")
-        return str(value)
-
-    def words(self, key: str) -> List[str]:
-        """A space-separated string or a list of strings, as a list."""
-        value = self.data.get(key)
-        if value is None:
-            return []
-        if isinstance(value, str):
-            return value.split()
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            return [word for item in value for word in item.split()]
-        raise self.fail(key, "a string or a list of strings")
 
 
 def _cpe_ids(fields: _Fields) -> List[str]:

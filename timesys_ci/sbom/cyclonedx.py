@@ -1,0 +1,188 @@
+"""Readers for CycloneDX 1.4–1.6 BOMs, JSON and XML.
+
+Every component (nested ``components`` included, the BOM's own subject
+``metadata.component`` excluded) becomes a package named by its ``cpe``
+and ``purl``. ``vulnerabilities`` become statements tied, through
+``affects[].ref``, to the component with that ``bom-ref``; the scanner
+treats resolved states as fixed and not_affected/false_positive as
+suppressed. The XML reader turns the document into the JSON shape first,
+so both share one reader.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from timesys_ci.sbom.errors import SbomError
+from timesys_ci.sbom.fields import Fields
+from timesys_ci.sbom.model import Package, Sbom, VulnerabilityStatement
+from timesys_ci.sbom.packages import make_package, merge_duplicates
+
+JSON_FORMAT_ID = "cyclonedx-json"
+XML_FORMAT_ID = "cyclonedx-xml"
+_BOM_LINK = "urn:cdx:"
+
+
+def _license(component: Mapping[str, Any]) -> Optional[str]:
+    entries = component.get("licenses")
+    if not isinstance(entries, list):
+        return None
+    names = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("expression"), str):
+            names.append(entry["expression"])
+        elif isinstance(entry.get("license"), dict):
+            chosen = entry["license"].get("id") or entry["license"].get("name")
+            if isinstance(chosen, str):
+                names.append(chosen)
+    return " AND ".join(names) or None
+
+
+def _components(fields: Fields, key: str, refs: Dict[str, str], out: List[Package]) -> None:
+    for index, raw in enumerate(fields.objects(key)):
+        component = fields.at(key, index, raw)
+        name = component.text("name")
+        if not name:
+            raise SbomError(f"{component.path[:-1]} has no 'name'", fields.source)
+        ref = component.text("bom-ref")
+        if ref:
+            refs[ref] = name
+        cpe = component.text("cpe")
+        out.append(make_package(
+            name=name,
+            version=component.text("version"),
+            cpe_ids=[cpe] if cpe else [],
+            purl=component.text("purl"),
+            component_type=component.text("type"),
+            license=_license(raw),
+        ))
+        _components(component, "components", refs, out)
+
+
+def _target(ref: str, refs: Mapping[str, str]) -> str:
+    # A BOM-Link (urn:cdx:serial/version#bom-ref) points at a component of this or another BOM.
+    if ref.startswith(_BOM_LINK) and "#" in ref:
+        ref = ref.split("#", 1)[1]
+    return refs.get(ref, ref)
+
+
+def _statements(fields: Fields, refs: Mapping[str, str]) -> List[VulnerabilityStatement]:
+    statements: List[VulnerabilityStatement] = []
+    for index, raw in enumerate(fields.objects("vulnerabilities")):
+        entry = fields.at("vulnerabilities", index, raw)
+        vuln_id = entry.text("id")
+        if not vuln_id:
+            raise SbomError(f"vulnerabilities[{index}] has no 'id'", fields.source)
+        analysis = Fields(entry.object("analysis"), f"{entry.path}analysis.", fields.source)
+        state = (analysis.text("state") or "in_triage").lower()
+        justification = analysis.text("justification")
+        targets = [
+            _target(ref, refs)
+            for position, affected in enumerate(entry.objects("affects"))
+            for ref in [entry.at("affects", position, affected).text("ref")]
+            if ref
+        ]
+        statements += [
+            VulnerabilityStatement(id=vuln_id.strip().upper(), state=state, package=target, justification=justification)
+            for target in (targets or [None])
+        ]
+    return statements
+
+
+def read_cyclonedx(document: Any, source: Optional[str] = None, format_id: str = JSON_FORMAT_ID) -> Sbom:
+    """Build an :class:`Sbom` from a decoded CycloneDX JSON BOM (or the XML reader's equivalent)."""
+    if not isinstance(document, dict):
+        raise SbomError("CycloneDX BOM must be a JSON object", source)
+    top = Fields(document, "", source)
+    refs: Dict[str, str] = {}
+    found: List[Package] = []
+    _components(top, "components", refs, found)
+    packages, aliases = merge_duplicates(found)
+    statements = [
+        VulnerabilityStatement(stmt.id, stmt.state, aliases.get(stmt.package, stmt.package), stmt.justification)
+        if stmt.package in aliases else stmt
+        for stmt in _statements(top, refs)
+    ]
+    subject = Fields(top.object("metadata"), "metadata.", source).object("component")
+    return Sbom(
+        format=format_id,
+        manifest_name=Fields(subject, "metadata.component.", source).text("name") or None,
+        packages=packages,
+        vulnerabilities=statements,
+        source=source,
+        manifest_version=top.text("specVersion"),
+    )
+
+
+# -- XML ---------------------------------------------------------------------------------------
+
+def _child_text(element: ElementTree.Element, ns: str, tag: str) -> Optional[str]:
+    child = element.find(f"{ns}{tag}")
+    return child.text.strip() if child is not None and child.text else None
+
+
+def _xml_component(element: ElementTree.Element, ns: str) -> Dict[str, Any]:
+    fields: Dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("name", _child_text(element, ns, "name")),
+            ("version", _child_text(element, ns, "version")),
+            ("cpe", _child_text(element, ns, "cpe")),
+            ("purl", _child_text(element, ns, "purl")),
+            ("bom-ref", element.get("bom-ref")),
+            ("type", element.get("type")),
+        )
+        if value
+    }
+    licenses = [
+        {"license": {"id": text}}
+        for text in (node.text for node in element.iterfind(f"{ns}licenses/{ns}license/*") if node.tag in (f"{ns}id", f"{ns}name"))
+        if text
+    ] + [{"expression": node.text} for node in element.iterfind(f"{ns}licenses/{ns}expression") if node.text]
+    if licenses:
+        fields["licenses"] = licenses
+    nested = element.find(f"{ns}components")
+    if nested is not None:
+        fields["components"] = [_xml_component(child, ns) for child in nested.findall(f"{ns}component")]
+    return fields
+
+
+def _xml_vulnerability(element: ElementTree.Element, ns: str) -> Dict[str, Any]:
+    analysis = element.find(f"{ns}analysis")
+    return {
+        "id": _child_text(element, ns, "id"),
+        "analysis": {
+            "state": _child_text(analysis, ns, "state"),
+            "justification": _child_text(analysis, ns, "justification"),
+        } if analysis is not None else None,
+        "affects": [{"ref": ref.text.strip()} for ref in element.iterfind(f"{ns}affects/{ns}target/{ns}ref") if ref.text],
+    }
+
+
+def _parse_xml(text: str, source: Optional[str]) -> Tuple[ElementTree.Element, str]:
+    try:
+        root = ElementTree.fromstring(text.encode("utf-8"))
+    except ElementTree.ParseError as exc:
+        line, column = exc.position
+        raise SbomError(f"invalid XML at line {line} column {column + 1}", source) from None
+    namespace, _, local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
+    if local != "bom":
+        raise SbomError(f"CycloneDX XML root element must be <bom>, got <{local}>", source)
+    return root, f"{{{namespace}}}" if namespace else ""
+
+
+def read_cyclonedx_xml(text: str, source: Optional[str] = None) -> Sbom:
+    """Build an :class:`Sbom` from CycloneDX XML text, in whatever schema namespace it declares."""
+    root, ns = _parse_xml(text, source)
+    document: Dict[str, Any] = {
+        "components": [_xml_component(child, ns) for child in root.iterfind(f"{ns}components/{ns}component")],
+        "vulnerabilities": [_xml_vulnerability(child, ns) for child in root.iterfind(f"{ns}vulnerabilities/{ns}vulnerability")],
+    }
+    subject = root.find(f"{ns}metadata/{ns}component")
+    if subject is not None:
+        document["metadata"] = {"component": _xml_component(subject, ns)}
+    if ns.startswith("{http://cyclonedx.org/schema/bom/"):
+        document["specVersion"] = ns[len("{http://cyclonedx.org/schema/bom/"):-1]
+    return read_cyclonedx(document, source, XML_FORMAT_ID)
