@@ -20,3 +20,15 @@ def spdx3_walnascar() -> str:
     """Yocto walnascar's SPDX 3 image document (stored gzip-compressed, content unchanged)."""
     with gzip.open(FORMATS / "core-image-minimal-qemux86-64.rootfs.spdx3.json.gz", "rt", encoding="utf-8") as handle:
         return handle.read()
+
+
+def assert_one_line_error(text: str, source: str, fragment: str) -> None:
+    """Loading ``text`` fails with a one-line SbomError containing ``fragment``."""
+    from timesys_ci.sbom import SbomError, load_sbom
+
+    try:
+        load_sbom(text, source)
+    except SbomError as error:
+        assert fragment in str(error) and "\n" not in str(error), str(error)
+    else:
+        raise AssertionError(f"{source} loaded without error; expected {fragment!r}")

@@ -37,9 +37,19 @@ def test_detects_example_manifest() -> None:
 
 
 def test_recognised_but_unreadable_format_is_a_clear_error() -> None:
-    path = FORMATS / "centos-7.trivy.cdx15.json"
-    with pytest.raises(SbomError, match=r"centos-7\.trivy\.cdx15\.json: cyclonedx-json documents are recognised but cannot be read yet"):
-        load_sbom(path.read_text(), str(path))
+    rdf = '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:spdx="http://spdx.org/rdf/terms#"/>'
+    with pytest.raises(SbomError, match=r"^doc\.rdf: spdx-rdf documents are recognised but cannot be read yet$"):
+        load_sbom(rdf, "doc.rdf")
+
+
+@pytest.mark.parametrize(
+    "name", ["centos-7.trivy.cdx15.json", "alpine-zlib.cdx16.json", "alpine.syft.cdx14.xml",
+             "centos-7.trivy.spdx22.json", "centos-7.trivy.spdx22.spdx"],
+)
+def test_cyclonedx_and_spdx_documents_are_read(name: str) -> None:
+    path = FORMATS / name
+    sbom = load_sbom(path.read_text(encoding="utf-8"), str(path))
+    assert sbom.format == detect_format(path.read_text(encoding="utf-8")) and sbom.packages
 
 
 def test_register_format_plugs_in_a_reader() -> None:
@@ -53,8 +63,10 @@ def test_register_format_plugs_in_a_reader() -> None:
         assert sbom.format == "spdx-tag" and sbom.source == "x.spdx"
     finally:
         from timesys_ci.sbom import detect
+        from timesys_ci.sbom.spdx import read_spdx_tag
 
-        detect._READERS.pop("spdx-tag")
+        register_format("spdx-tag", read_spdx_tag)
+        assert detect._READERS["spdx-tag"] is read_spdx_tag
 
 
 @pytest.mark.parametrize(
