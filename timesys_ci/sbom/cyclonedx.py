@@ -78,7 +78,7 @@ def _statements(fields: Fields, refs: Mapping[str, str]) -> List[VulnerabilitySt
         analysis = Fields(entry.object("analysis"), f"{entry.path}analysis.", fields.source)
         state = (analysis.text("state") or "in_triage").lower()
         justification = analysis.text("justification")
-        targets = [
+        targets: List[Optional[str]] = [
             _target(ref, refs)
             for position, affected in enumerate(entry.objects("affects"))
             for ref in [entry.at("affects", position, affected).text("ref")]
