@@ -220,3 +220,14 @@ def test_local_main_job(tmp_path: Path) -> None:
     assert (tmp_path / "cache" / "local-service" / "vigiles.sqlite3").exists()
     again = run_cli("upload", "--local", str(EXAMPLE), "--fail-on", "none", home=tmp_path, env=env)
     assert again.returncode == 0 and "Gate: PASS" in again.stdout
+
+
+def test_broken_cyclonedx_is_refused_locally(tmp_path: Path) -> None:
+    manifest = tmp_path / "bom.json"
+    manifest.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": {"name": "zlib"}}')
+    with ScriptedServer() as server:
+        key = tmp_path / "key"
+        key.write_text(json.dumps({"email": "a@example.com", "organization_key": "k" * 20, "server_url": server.url}))
+        run = run_cli("upload", str(manifest), home=tmp_path, env={"VIGILES_KEY_FILE": str(key)})
+    assert run.returncode == 2 and "components must be a list" in run.error_line
+    assert server.requests == []

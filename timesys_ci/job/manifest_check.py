@@ -6,7 +6,7 @@ from pathlib import Path
 
 from timesys import ParameterError
 from timesys_ci.cli.runtime import read_input_text
-from timesys_ci.sbom import SbomError, detect_format, load_sbom
+from timesys_ci.sbom import SbomError, detect_format, is_readable, load_sbom
 
 
 class ManifestError(ParameterError):
@@ -27,9 +27,10 @@ def check_manifest(path: Path) -> CheckedManifest:
         raise ManifestError(f"{path}: manifest file is empty")
     try:
         sbom_format = detect_format(text, str(path))
-        packages = len(load_sbom(text, str(path)).packages) if sbom_format == "vigiles" else -1
+        # Formats this tool can read are checked whole; others (e.g. SPDX RDF) only recognised: the service may read them.
+        packages = len(load_sbom(text, str(path)).packages) if is_readable(sbom_format) else -1
     except SbomError as exc:
         raise ManifestError(str(exc)) from None
-    if packages == 0:
+    if packages == 0 and sbom_format == "vigiles":
         raise ManifestError(f"{path}: the manifest lists no packages")
     return CheckedManifest(path=path, text=text, format=sbom_format, packages=packages)

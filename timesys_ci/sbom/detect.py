@@ -90,6 +90,11 @@ def detect_format(text: str, source: Optional[str] = None) -> str:
     return _sniff(text, source)[0]
 
 
+def is_readable(format_id: str) -> bool:
+    """Whether documents of this format can be read (not only recognised)."""
+    return format_id in _READERS
+
+
 def load_sbom(text: str, source: Optional[str] = None) -> Sbom:
     """Detect the format of ``text`` and read it with the registered reader."""
     format_id, content = _sniff(text, source)
