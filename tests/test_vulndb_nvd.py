@@ -8,7 +8,8 @@ import pytest
 
 from timesys_ci.vulndb.errors import VulnDataError
 from timesys_ci.vulndb.nvd import load_nvd_bytes, load_nvd_file, parse_nvd_document, to_api_envelope
-from timesys_ci.vulndb.record import VulnRecord, severity_for
+from timesys_ci.cvss import severity_for
+from timesys_ci.vulndb.record import VulnRecord
 
 NVD_DIR = Path(__file__).parent / "fixtures" / "vulndb" / "nvd"
 

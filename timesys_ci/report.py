@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 from timesys import ParameterError
 from timesys_ci.booleans import parse_bool
+from timesys_ci.cvss import is_cvss_v2, severity_for
 from timesys_ci.scope import SCOPES, package_scope
 
 # Ordered least to most severe; "unknown" is a finding without any score.
@@ -90,22 +91,8 @@ class Report:
 
 
 def severity_from_score(score: Optional[float], version: Optional[str] = None) -> str:
-    """CVSS v3/v4 bands (v2 has no critical band: 7.0-10.0 is high)."""
-    if score is None:
-        return "unknown"
-    if score == 0:
-        return "none"
-    if score < 4.0:
-        return "low"
-    if score < 7.0:
-        return "medium"
-    if score < 9.0 or is_cvss_v2(version):
-        return "high"
-    return "critical"
-
-
-def is_cvss_v2(version: Optional[str]) -> bool:
-    return bool(version) and str(version).strip().startswith("2")
+    """The report's severity for a score: the CVSS band, or "unknown" without a score."""
+    return severity_for(score, version) or "unknown"
 
 
 def category_from_status(status: str, vuln_status: Optional[str] = None) -> str:

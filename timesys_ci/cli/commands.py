@@ -212,3 +212,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(("product", "info"), products.get_product_info, (
         A(("-p", "--product-token"), "product_token", "product (default: the configured one)"),)),
 )
+
+
+def find_command(words: tuple[str, ...]) -> Command:
+    """The table entry of a command (other commands reuse its arguments, e.g. `upload` those of `manifest upload`)."""
+    return next(command for command in COMMANDS if command.words == words)

@@ -34,7 +34,7 @@ def library_kwargs(command: Command, args: argparse.Namespace) -> dict[str, Any]
     return kwargs
 
 
-def _progress_message(command: Command, args: argparse.Namespace, kwargs: dict[str, Any]) -> str:
+def progress_message(command: Command, args: argparse.Namespace, kwargs: dict[str, Any]) -> str:
     if command.progress == "uploading":
         for arg in command.all_args():
             if arg.kind == "file_text" and arg.positional:
@@ -51,7 +51,7 @@ def run_command(args: argparse.Namespace) -> int:
     kwargs = library_kwargs(command, args)
     client = configured_client(args)
     if command.progress and not client.dry_run:
-        with Progress(_progress_message(command, args, kwargs)):
+        with Progress(progress_message(command, args, kwargs)):
             result = command.function(**kwargs)
     else:
         result = command.function(**kwargs)

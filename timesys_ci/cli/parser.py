@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 from dataclasses import dataclass
-from typing import Any, Iterator, NoReturn, Optional, Sequence
+from typing import Any, Iterator, NoReturn, Optional, Sequence, Union
 
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.commands import COMMANDS, GROUPS
@@ -99,14 +99,19 @@ def _add_arg(container: Any, arg: Arg) -> None:
                            **{k: v for k, v in kwargs.items() if v is not None or k == "default"})
 
 
-def add_command_arguments(parser: argparse.ArgumentParser, command: Command) -> None:
-    for item in command.args:
+def add_args(container: Any, items: Sequence[Union[Arg, OneOf]]) -> None:
+    """Add table arguments to a parser or an argument group (also used by commands outside the table)."""
+    for item in items:
         if isinstance(item, OneOf):
-            group = parser.add_mutually_exclusive_group(required=item.required)
+            group = container.add_mutually_exclusive_group(required=item.required)
             for arg in item.args:
                 _add_arg(group, arg)
         else:
-            _add_arg(parser, item)
+            _add_arg(container, item)
+
+
+def add_command_arguments(parser: argparse.ArgumentParser, command: Command) -> None:
+    add_args(parser, command.args)
     if command.output == "bytes":
         target = parser.add_mutually_exclusive_group(required=True)
         target.add_argument("-o", "--outfile", "--output", dest="outfile", metavar="FILE",

@@ -5,14 +5,16 @@ import argparse
 import contextlib
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import timesys
-from timesys.vigiles.manifests import EXPORT_FORMATS, SUBSCRIBE_FREQUENCIES
-from timesys.vigiles.reports import CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS
 from timesys_ci.cli import exit_codes
+from timesys_ci.cli.commands import find_command
+from timesys_ci.cli.dispatch import library_kwargs, progress_message
+from timesys_ci.cli.parser import add_args
+from timesys_ci.cli.progress import Progress
 from timesys_ci.cli.render import to_json
-from timesys_ci.cli.runtime import REDACTOR, command_line_of, configured_client, emit, read_input_text
+from timesys_ci.cli.runtime import REDACTOR, command_line_of, configured_client, emit
 from timesys_ci.gate.policy import GatePolicy, load_policy
 from timesys_ci.job.local import local_service
 from timesys_ci.job.manifest_check import check_manifest
@@ -24,6 +26,7 @@ from timesys_ci.settings import CommandLine, Settings
 
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
 UPLOAD_HELP = "Upload a manifest/SBOM, wait for the report and gate the build on it"
+MANIFEST_UPLOAD = find_command(("manifest", "upload"))
 GATE_HELP = "Apply the gate to a saved report (offline)"
 
 
@@ -58,25 +61,13 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     upload_parser = subparsers.add_parser("upload", help=UPLOAD_HELP, description=UPLOAD_HELP + ".")
-    upload_parser.add_argument("manifest", type=Path, help="Vigiles manifest, CycloneDX or SPDX file")
-    ref = upload_parser.add_argument_group("upload (as `manifest upload` of the reference CLI)")
-    ref.add_argument("--kernel-config", "--kconfig", metavar="FILE", help="the kernel .config")
-    ref.add_argument("--uboot-config", metavar="FILE", help="the U-Boot .config")
-    ref.add_argument("--manifest-name", metavar="NAME")
-    ref.add_argument("--subfolder-name", metavar="NAME", help="upload into this folder (created if needed)")
-    ref.add_argument("--filter-results", action="store_true", help="apply the group's configured filters")
-    ref.add_argument("--extra-fields", metavar="A,B", help="CVE fields to add to each finding")
-    ref.add_argument("--upload-only", action="store_true",
-                     help="store the SBOM without a report; with --wait-timeout, wait for one and gate it")
-    ref.add_argument("--ecosystems", metavar="LIST", help="OSV ecosystems, comma-separated, or 'all'")
-    ref.add_argument("--subscribe", choices=SUBSCRIBE_FREQUENCIES, help="report notification frequency")
-    ref.add_argument("--export-format", choices=EXPORT_FORMATS, help="also save the report in this format")
-    ref.add_argument("--export-path", metavar="PATH", help="where the exported report goes (extension replaced)")
-    ref.add_argument("--cyclonedx-format", choices=CYCLONEDX_FORMATS, default="json")
-    ref.add_argument("--cyclonedx-version", choices=CYCLONEDX_VERSIONS, default="1.7")
+    # The upload options are those of `manifest upload`, from the command table: described once.
+    add_args(upload_parser.add_argument_group("upload (as `manifest upload` of the reference CLI)"),
+             MANIFEST_UPLOAD.args)
     run = upload_parser.add_argument_group("run")
     run.add_argument("--wait-timeout", type=float, metavar="SECONDS",
-                     help="how long to wait for the report when the upload does not return it (default 300)")
+                     help="how long to wait for the report when the upload does not return it (default 300); "
+                          "with --upload-only, wait for a report produced later and gate it")
     run.add_argument("--on-service-error", choices=("fail", "warn"), default="fail",
                      help="warn: a service/network error only warns and exits 0 (default: fail, exit 3)")
     run.add_argument("--local", action="store_true",
@@ -108,16 +99,10 @@ def _outputs(args: argparse.Namespace) -> OutputOptions:
                          step_summary=args.step_summary, annotations=args.annotations, repo_root=args.repo_root)
 
 
-def _options(args: argparse.Namespace) -> UploadOptions:
-    extra = [field.strip() for field in args.extra_fields.split(",") if field.strip()] if args.extra_fields else None
-    return UploadOptions(
-        kernel_config=read_input_text(args.kernel_config, "kernel config") if args.kernel_config else None,
-        uboot_config=read_input_text(args.uboot_config, "U-Boot config") if args.uboot_config else None,
-        manifest_name=args.manifest_name, subfolder_name=args.subfolder_name, filter_results=args.filter_results,
-        extra_fields=extra, upload_only=args.upload_only, ecosystems=args.ecosystems, subscribe=args.subscribe,
-        export_format=args.export_format, export_path=args.export_path,
-        cyclonedx_format=args.cyclonedx_format if args.export_format else None,
-        cyclonedx_version=args.cyclonedx_version if args.export_format else None, wait_timeout=args.wait_timeout)
+def _options(args: argparse.Namespace) -> tuple[dict[str, Any], UploadOptions]:
+    """The manifest and the upload options, built exactly as `manifest upload` builds its library call."""
+    kwargs = library_kwargs(MANIFEST_UPLOAD, args)
+    return kwargs.pop("manifest"), UploadOptions(upload_kwargs=kwargs, wait_timeout=args.wait_timeout)
 
 
 @contextlib.contextmanager
@@ -141,14 +126,18 @@ def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
 
 
 def run_upload_command(args: argparse.Namespace) -> int:
-    if args.export_format and not args.export_path:
-        raise timesys.ParameterError("--export-format needs --export-path")
     policy = _policy(args)  # a bad policy fails before anything is sent
-    manifest = check_manifest(args.manifest)
-    options, outputs = _options(args), _outputs(args)
+    text, options = _options(args)
+    path = Path(args.arg_manifest)  # the table's dest for `manifest` (see Arg.dest)
+    manifest = check_manifest(path, text)
+    outputs = _outputs(args)
     try:
         with _client(args) as client:
-            result = upload(manifest, options)
+            if client.dry_run:
+                result = upload(manifest, options)
+            else:
+                with Progress(progress_message(MANIFEST_UPLOAD, args, {"manifest": text})):
+                    result = upload(manifest, options)
             if client.dry_run:
                 emit(args, result)
                 return exit_codes.OK
@@ -161,10 +150,10 @@ def run_upload_command(args: argparse.Namespace) -> int:
                 else:
                     emit(args, stored)
                 return exit_codes.OK
-            parsed = parse_report(report, source=f"report of {args.manifest}", base_url=client.url)
+            parsed = parse_report(report, source=f"report of {path}", base_url=client.url)
             outcome = evaluate_report(parsed, GateInputs(policy, kev_catalog=args.kev_catalog,
                                                          epss_scores=args.epss_scores),
-                                      manifest_path=str(args.manifest))
+                                      manifest_path=str(path))
     except timesys.VigilesError as exc:
         if args.on_service_error == "warn" and is_service_error(exc):
             return _warn_service_error(exc)

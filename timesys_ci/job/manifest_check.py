@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from timesys import ParameterError
-from timesys_ci.cli.runtime import read_input_text
 from timesys_ci.sbom import SbomError, detect_format, is_readable, load_sbom
 
 
@@ -21,8 +20,8 @@ class CheckedManifest:
     packages: int  # -1 when the format is only recognised, not parsed
 
 
-def check_manifest(path: Path) -> CheckedManifest:
-    text = read_input_text(str(path), "manifest")  # missing/unreadable/not UTF-8: a one-line usage error
+def check_manifest(path: Path, text: str) -> CheckedManifest:
+    """`text` is the file's content, read as a one-line usage error if missing, unreadable or not UTF-8."""
     if not text.strip():
         raise ManifestError(f"{path}: manifest file is empty")
     try:

@@ -34,22 +34,22 @@ class ReportTimeoutError(TransportError):
 
 @dataclass
 class UploadOptions:
-    """The reference client's upload options (`vigiles manifest upload`), plus how long to wait."""
+    """How to upload: keyword arguments of `upload_manifest` (all but the text), and how long to wait."""
 
-    kernel_config: Optional[str] = None
-    uboot_config: Optional[str] = None
-    manifest_name: Optional[str] = None
-    subfolder_name: Optional[str] = None
-    filter_results: bool = False
-    extra_fields: Optional[list[str]] = None
-    upload_only: bool = False
-    ecosystems: Optional[str] = None
-    subscribe: Optional[str] = None
-    export_format: Optional[str] = None
-    export_path: Optional[str] = None
-    cyclonedx_format: Optional[str] = None
-    cyclonedx_version: Optional[str] = None
+    upload_kwargs: dict[str, Any] = field(default_factory=dict)
     wait_timeout: Optional[float] = None  # None: the default wait (or none with upload_only)
+
+    @property
+    def upload_only(self) -> bool:
+        return bool(self.upload_kwargs.get("upload_only"))
+
+    @property
+    def filter_results(self) -> bool:
+        return bool(self.upload_kwargs.get("filter_results"))
+
+    @property
+    def extra_fields(self) -> Optional[list[str]]:
+        return self.upload_kwargs.get("extra_fields")
 
 
 @dataclass
@@ -66,13 +66,7 @@ DEFAULT_WAIT = 300.0
 
 def upload(manifest: CheckedManifest, options: UploadOptions) -> dict[str, Any]:
     """POST the manifest with the reference options; the server's answer."""
-    return manifests.upload_manifest(
-        manifest.text, kernel_config=options.kernel_config, uboot_config=options.uboot_config,
-        manifest_name=options.manifest_name, subfolder_name=options.subfolder_name,
-        filter_results=options.filter_results, extra_fields=options.extra_fields, upload_only=options.upload_only,
-        ecosystems=options.ecosystems, subscribe=options.subscribe, export_format=options.export_format,
-        export_path=options.export_path, cyclonedx_format=options.cyclonedx_format,
-        cyclonedx_version=options.cyclonedx_version)
+    return manifests.upload_manifest(manifest.text, **options.upload_kwargs)
 
 
 def wait_for_report(manifest_token: str, timeout: float, *, filter_results: bool = False,

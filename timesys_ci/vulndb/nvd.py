@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 from timesys_ci.vulndb.cpe import CpeError, parse_cpe
+from timesys_ci.cvss import severity_for
 from timesys_ci.vulndb.errors import VulnDataError
 from timesys_ci.vulndb.record import (
     Configuration,
@@ -25,7 +26,6 @@ from timesys_ci.vulndb.record import (
     Node,
     Reference,
     VulnRecord,
-    severity_for,
 )
 
 GZIP_MAGIC = b"\x1f\x8b"

@@ -10,20 +10,8 @@ import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 
+from timesys_ci.cvss import severity_for
 from timesys_ci.vulndb.cpe import Cpe, parse_cpe
-
-SEVERITY_BANDS = (("critical", 9.0), ("high", 7.0), ("medium", 4.0), ("low", 0.1), ("none", 0.0))
-
-
-def severity_for(score: Optional[float]) -> Optional[str]:
-    """CVSS v3/v4 qualitative band: none 0.0, low 0.1-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0+."""
-    if score is None:
-        return None
-    for band, floor in SEVERITY_BANDS:
-        if score >= floor:
-            return band
-    return "none"
-
 
 @dataclass(frozen=True)
 class CvssScore:

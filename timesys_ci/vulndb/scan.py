@@ -25,13 +25,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
+from timesys_ci.report import AFFECTED_CATEGORIES, CATEGORIES
 from timesys_ci.sbom.model import Package, Sbom
 from timesys_ci.scope import package_scope
 from timesys_ci.vulndb.matcher import DEFAULT_IDENTIFIERS, ProductKey, candidate_products, match_package
-from timesys_ci.vulndb.record import VulnRecord, severity_for
+from timesys_ci.cvss import severity_for
+from timesys_ci.vulndb.record import VulnRecord
 
-CATEGORIES = ("unfixed", "unapplied", "upgradable", "fixed", "whitelisted")
-AFFECTED_CATEGORIES = ("unfixed", "unapplied", "upgradable")
 SCOPED_CATEGORIES = ("unfixed", "unapplied", "upgradable", "fixed")
 EXTRA_FIELDS = ("assigner", "description", "impact", "modified", "problem_types", "published", "references")
 RESOLVED_STATES = frozenset({"resolved", "resolved_with_pedigree"})

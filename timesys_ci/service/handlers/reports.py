@@ -5,11 +5,11 @@ import json
 from typing import Any
 
 from timesys.vigiles.reports import CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS, REPORT_FORMATS
+from timesys_ci.report import AFFECTED_CATEGORIES
 from timesys_ci.service import access
 from timesys_ci.service.context import Context, FileResult
 from timesys_ci.service.errors import bad_request
 
-AFFECTED = ("unfixed", "unapplied", "upgradable")
 EXTENSIONS = {"pdf": "pdf", "pdfsummary": "pdf", "xlsx": "xlsx", "csv": "csv"}
 
 
@@ -38,7 +38,7 @@ def _affected(body: dict[str, Any], remove_not_affected: bool) -> dict[tuple[str
     found = {}
     for package, entries in body.get("cves", {}).items():
         for entry in entries:
-            if entry.get("category") in AFFECTED or (not remove_not_affected and entry.get("category") == "whitelisted"):
+            if entry.get("category") in AFFECTED_CATEGORIES or (not remove_not_affected and entry.get("category") == "whitelisted"):
                 found[(package, entry["cve_id"])] = {"package": package, "cve_id": entry["cve_id"],
                                                      "version": entry.get("version"), "status": entry.get("status")}
     return found
