@@ -14,7 +14,6 @@ import argparse
 import gzip
 import io
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional

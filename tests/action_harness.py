@@ -28,6 +28,8 @@ from typing import Mapping, Optional
 
 import yaml
 
+from .support.github_files import parse_github_output
+
 REPO = Path(__file__).resolve().parent.parent
 ACTION_DIR = REPO / "actions"
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -73,26 +75,6 @@ def tree_modes(root: Path) -> dict[str, int]:
 def load_action(path: Path = ACTION_DIR / "action.yml") -> dict:
     with open(path, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
-
-
-def parse_output_file(text: str) -> dict[str, str]:
-    values: dict[str, str] = {}
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        heredoc = re.match(r"^([^=<]+)<<(.+)$", line)
-        if heredoc:
-            name, delim = heredoc.groups()
-            end = lines.index(delim, i + 1)
-            values[name] = "\n".join(lines[i + 1:end])
-            i = end + 1
-            continue
-        if "=" in line:
-            name, value = line.split("=", 1)
-            values[name] = value
-        i += 1
-    return values
 
 
 class Harness:
@@ -157,9 +139,9 @@ class Harness:
                                   env=env, cwd=self.workdir, capture_output=True, text=True)
             masks += [line[len("::add-mask::"):] for line in proc.stdout.splitlines() if line.startswith("::add-mask::")]
             steps[step_id] = StepRun(step_id, True, proc.returncode, proc.stdout, proc.stderr,
-                                     parse_output_file(files["GITHUB_OUTPUT"].read_text()),
+                                     parse_github_output(files["GITHUB_OUTPUT"].read_text()),
                                      files["GITHUB_STEP_SUMMARY"].read_text(), tree_modes(self.runner_temp))
-            carried_env.update(parse_output_file(files["GITHUB_ENV"].read_text()))
+            carried_env.update(parse_github_output(files["GITHUB_ENV"].read_text()))
             extra_path = [p for p in files["GITHUB_PATH"].read_text().splitlines() if p] + extra_path
             failed = failed or proc.returncode != 0
         outputs = {name: self._evaluate(spec["value"], inputs, steps)

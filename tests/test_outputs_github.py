@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Dict
 
 from .gate_helpers import contract_outcome
+from .support.github_files import parse_github_output as read_github_output
 from timesys_ci.outputs.github import (
     MAX_ANNOTATIONS,
     error_annotations,
@@ -19,23 +20,8 @@ from timesys_ci.outputs.markdown import render_markdown
 
 
 def parse_github_output(text: str) -> Dict[str, str]:
-    """Read $GITHUB_OUTPUT back the way the runner does."""
-    values: Dict[str, str] = {}
-    lines = text.split("\n")
-    assert lines[-1] == ""  # every entry ends with a newline
-    i = 0
-    while i < len(lines) - 1:
-        line = lines[i]
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            end = lines.index(delimiter, i + 1)
-            values[name] = "\n".join(lines[i + 1:end])
-            i = end + 1
-        else:
-            name, value = line.split("=", 1)
-            values[name] = value
-            i += 1
-    return values
+    assert text.endswith("\n")  # every entry ends with a newline
+    return read_github_output(text)
 
 
 def test_single_and_multi_line_outputs_round_trip() -> None:

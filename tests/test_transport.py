@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import base64
 import gzip
-import json
 import shutil
 import socket
 import subprocess
 import ssl
-import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

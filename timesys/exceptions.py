@@ -35,7 +35,15 @@ class ParameterError(VigilesError, ValueError):
 
 
 class TransportError(VigilesError):
-    """The request did not get an HTTP answer: connection, timeout or TLS failure."""
+    """The request did not get an HTTP answer: connection, timeout or TLS failure.
+
+    `never_connected` is true when no connection was established, so the server
+    cannot have acted on the request (safe to retry any method).
+    """
+
+    def __init__(self, message: str, *, never_connected: bool = False) -> None:
+        super().__init__(message)
+        self.never_connected = never_connected
 
 
 class ConnectionFailedError(TransportError):

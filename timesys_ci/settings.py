@@ -294,33 +294,28 @@ class SettingsResolver:
 
     # -- the key -------------------------------------------------------------------------
 
-    def key(self) -> tuple[Optional[KeyFileModel], str]:
-        if self.flags.key_file:
-            return KeyFileModel.from_path(self.flags.key_file), "flag --key-file"
-        chosen = self._one_of(ENV_KEY, ENV_KEY_FILE)
+    def _file_setting(self, model: type[_ParsedFileModel], flag: Optional[str], flag_name: str, content_env: str,
+                      path_env: str, default: str) -> tuple[Optional[Any], str]:
+        """A key file or dashboard config: flag path > env content or env path (not both) > default path."""
+        if flag:
+            return model.from_path(flag), f"flag {flag_name}"
+        chosen = self._one_of(content_env, path_env)
         if chosen is not None:
             name, value = chosen
-            if name == ENV_KEY:
-                return KeyFileModel.from_text(value, ENV_KEY), f"env {ENV_KEY}"
-            return KeyFileModel.from_path(value), f"env {ENV_KEY_FILE}"
-        default = self._default_path(DEFAULT_KEY_FILE)
-        if default is not None:
-            return KeyFileModel.from_path(default), f"default {DEFAULT_KEY_FILE}"
+            parsed = model.from_text(value, content_env) if name == content_env else model.from_path(value)
+            return parsed, f"env {name}"
+        path = self._default_path(default)
+        if path is not None:
+            return model.from_path(path), f"default {default}"
         return None, "none"
 
+    def key(self) -> tuple[Optional[KeyFileModel], str]:
+        return self._file_setting(KeyFileModel, self.flags.key_file, "--key-file", ENV_KEY, ENV_KEY_FILE,
+                                  DEFAULT_KEY_FILE)
+
     def dashboard(self) -> tuple[Optional[DashboardConfigModel], str]:
-        if self.flags.dash_config:
-            return DashboardConfigModel.from_path(self.flags.dash_config), "flag --dash-config"
-        chosen = self._one_of(ENV_DASHBOARD_JSON, ENV_DASHBOARD_FILE)
-        if chosen is not None:
-            name, value = chosen
-            if name == ENV_DASHBOARD_JSON:
-                return DashboardConfigModel.from_text(value, ENV_DASHBOARD_JSON), f"env {ENV_DASHBOARD_JSON}"
-            return DashboardConfigModel.from_path(value), f"env {ENV_DASHBOARD_FILE}"
-        default = self._default_path(DEFAULT_DASHBOARD_CONFIG)
-        if default is not None:
-            return DashboardConfigModel.from_path(default), f"default {DEFAULT_DASHBOARD_CONFIG}"
-        return None, "none"
+        return self._file_setting(DashboardConfigModel, self.flags.dash_config, "--dash-config", ENV_DASHBOARD_JSON,
+                                  ENV_DASHBOARD_FILE, DEFAULT_DASHBOARD_CONFIG)
 
     # -- tokens --------------------------------------------------------------------------
 

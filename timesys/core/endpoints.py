@@ -38,7 +38,6 @@ class Param:
     send: SendRule = "always"
     arg: Optional[str] = None
     products_wire: Optional[str] = None  # its name in the products (LinuxLink) flavour
-    repeated: bool = False  # a list sent as repeated `name=value` pairs
 
     @property
     def source(self) -> str:
@@ -127,7 +126,7 @@ HEARTBEAT = _ep("heartbeat", "POST", "/heartbeat", products_path="/api/v1/heartb
 ABOUT = _ep("get_app_db_version", "GET", "/about", summary="Application and database versions")
 
 # -- cves --------------------------------------------------------------------------------
-CVE_INFO = _ep("get_cve_info", "GET", "/cves/{cve_id}", (P("fields", "not_none", repeated=True),),
+CVE_INFO = _ep("get_cve_info", "GET", "/cves/{cve_id}", (P("fields", "not_none"),),
                required=("cve_id",), summary="Information about one CVE")
 CVE_SEARCH = _ep("search_cves_by_product", "GET", "/cves",
                  (P("product", arg="cpe_product"), P("version"), P("ids_only")),
@@ -135,7 +134,7 @@ CVE_SEARCH = _ep("search_cves_by_product", "GET", "/cves",
 CVE_SET_STATUS = _ep("set_status", "POST", "/cves/{cve_id}/vuln-status",
                      (P("scope"), P("package", arg="package_name"), P("status"), P("justification", "truthy"),
                       P("package_version", "truthy"), P("justification_detail", "truthy"),
-                      P("manifest_tokens", "truthy", repeated=True), P("group_tokens", "truthy", repeated=True)),
+                      P("manifest_tokens", "truthy"), P("group_tokens", "truthy")),
                      required=("cve_id", "package_name", "status"), summary="Set the triage status of a CVE")
 CVE_GET_STATUS = _ep("get_vuln_status", "GET", "/cves/{cve_id}/vuln-status",
                      (P("manifest_token"), P("package_name"), P("package_version")),
@@ -150,9 +149,9 @@ FOLDER_CREATE = _ep("create_folder", "POST", "/folders",
                     (P("folder_name"), P("description", "truthy"),
                      P("group_token", "truthy", products_wire="product_token"), P("folder_token", "truthy")),
                     summary="Create a folder")
-FOLDERS_ARCHIVE = _ep("archive_folders", "PATCH", "/folders/archive", (P("tokens", repeated=True),),
+FOLDERS_ARCHIVE = _ep("archive_folders", "PATCH", "/folders/archive", (P("tokens"),),
                       summary="Archive folders")
-FOLDERS_UNARCHIVE = _ep("unarchive_folders", "PATCH", "/folders/unarchive", (P("tokens", repeated=True),),
+FOLDERS_UNARCHIVE = _ep("unarchive_folders", "PATCH", "/folders/unarchive", (P("tokens"),),
                         summary="Unarchive folders")
 
 # -- groups ------------------------------------------------------------------------------
@@ -163,9 +162,9 @@ GROUP_CREATE = _ep("create_group", "POST", "/groups",
                    required=("group_name",), summary="Create a group or subgroup")
 GROUP_INFO = _ep("get_group_info", "GET", "/groups/{group_token}", (P("subgroups"),), required=("group_token",),
                  summary="Information about a group")
-GROUPS_ARCHIVE = _ep("bulk_archive_groups", "PATCH", "/groups/archive", (P("tokens", repeated=True),),
+GROUPS_ARCHIVE = _ep("bulk_archive_groups", "PATCH", "/groups/archive", (P("tokens"),),
                      summary="Archive groups")
-GROUPS_UNARCHIVE = _ep("bulk_unarchive_groups", "PATCH", "/groups/unarchive", (P("tokens", repeated=True),),
+GROUPS_UNARCHIVE = _ep("bulk_unarchive_groups", "PATCH", "/groups/unarchive", (P("tokens"),),
                        summary="Unarchive groups")
 GROUP_DELETE = _ep("delete_group", "DELETE", "/groups/{group_token}", required=("group_token",),
                    summary="Delete a group")
@@ -182,7 +181,7 @@ GROUP_MEMBER_REMOVE = _ep("remove_group_member", "DELETE", "/groups/{group_token
 GROUP_SETTINGS = _ep("get_group_settings", "GET", "/groups/{group_token}/settings", required=("group_token",),
                      summary="A group's vulnerability-matching settings")
 GROUP_SETTINGS_UPDATE = _ep("update_group_settings", "PATCH", "/groups/{group_token}/settings",
-                            (P("vuln_identifiers", "not_none", repeated=True), P("vuln_strict_match", "not_none"),
+                            (P("vuln_identifiers", "not_none"), P("vuln_strict_match", "not_none"),
                              P("report_dep_vulns", "not_none"), P("auto_close_jira_issues", "not_none")),
                             required=("group_token",), summary="Change a group's settings")
 GROUP_ACTIVITY = _ep("search_activity_log", "GET", "/groups/{group_token}/activity_log",
@@ -205,14 +204,14 @@ MANIFEST_FILE = _ep("get_manifest_file", "GET", "/manifests/{manifest_token}",
 MANIFEST_UPLOAD = _ep("upload_manifest", "POST", "/manifests",
                       (P("manifest"), P("filter_results"), P("upload_only"), P("kernel_config", "not_none"),
                        P("manifest_name", "not_none"), P("uboot_config", "not_none"), P("subfolder_name", "not_none"),
-                       P("with_field", "not_none", arg="extra_fields", repeated=True), P("ecosystems", "not_none"),
+                       P("with_field", "not_none", arg="extra_fields"), P("ecosystems", "not_none"),
                        P("subscribe", "not_none"), P("folder_token", "truthy"),
                        P("group_token", "truthy", products_wire="product_token"), P("export_format", "truthy"),
                        P("cyclonedx_format", "truthy"), P("cyclonedx_version", "truthy")),
                       required=("manifest",), summary="Upload an SBOM and scan it")
 MANIFEST_RESCAN = _ep("rescan_manifest", "POST", "/manifests/{manifest_token}/reports",
                       (P("manifest", arg="manifest_token"), P("rescan_only"), P("filtered", arg="filter_results"),
-                       P("with_field", "not_none", arg="extra_fields", repeated=True)),
+                       P("with_field", "not_none", arg="extra_fields")),
                       required=("manifest_token",), summary="Rescan an SBOM, making a new report")
 MANIFEST_DELETE = _ep("delete_manifest", "DELETE", "/manifests/{manifest_token}", (P("confirmed"),),
                       required=("manifest_token",), summary="Delete an SBOM")
@@ -220,7 +219,7 @@ MANIFEST_REPORTS = _ep("get_report_tokens", "GET", "/manifests/{manifest_token}/
                        required=("manifest_token",), summary="List an SBOM's reports")
 MANIFEST_LATEST_REPORT = _ep("get_latest_report", "GET", "/manifests/{manifest_token}/reports/latest",
                              (P("filtered", arg="filter_results"),
-                              P("with_field", "not_none", arg="extra_fields", repeated=True)),
+                              P("with_field", "not_none", arg="extra_fields")),
                              required=("manifest_token",), summary="The latest report of an SBOM")
 MANIFEST_CUSTOM_SCORE = _ep("set_custom_score", "POST", "/manifests/{manifest_token}/custom_scores",
                             (P("package_name", arg="product_name"), P("cve_id"), P("custom_score"),
@@ -229,7 +228,7 @@ MANIFEST_CUSTOM_SCORE = _ep("set_custom_score", "POST", "/manifests/{manifest_to
                             required_message="product_name, cve_id, custom_score and manifest_token are required",
                             summary="Set a custom score for a CVE in an SBOM")
 MANIFESTS_MOVE = _ep("bulk_move_manifests", "POST", "/manifests/bulk-options/move",
-                     (P("sbom_tokens", repeated=True), P("copy"), P("include_history"),
+                     (P("sbom_tokens"), P("copy"), P("include_history"),
                       P("target_folder_token", "truthy"), P("target_group_token", "truthy")),
                      summary="Move or copy SBOMs to a group or folder")
 

@@ -120,7 +120,7 @@ class Transport:
             try:
                 response = self._send_once(method, url, body, headers)
             except TransportError as exc:
-                retryable = getattr(exc, "_never_connected", False) or method in IDEMPOTENT_METHODS
+                retryable = exc.never_connected or method in IDEMPOTENT_METHODS
                 wait = self.retry.delay(attempt, None) if retryable and not isinstance(exc, TLSError) else None
                 if wait is None:
                     raise
@@ -150,13 +150,11 @@ class Transport:
         except requests.exceptions.SSLError as exc:
             raise TLSError(f"TLS failure talking to {_host(url)}: {_reason(exc)}") from None
         except requests.exceptions.Timeout as exc:
-            error: TransportError = RequestTimeoutError(f"no answer from {_host(url)} within the timeout ({_reason(exc)})")
-            error._never_connected = _never_connected(exc)  # type: ignore[attr-defined]
-            raise error from None
+            raise RequestTimeoutError(f"no answer from {_host(url)} within the timeout ({_reason(exc)})",
+                                      never_connected=_never_connected(exc)) from None
         except requests.exceptions.ConnectionError as exc:
-            error = ConnectionFailedError(f"connection to {_host(url)} failed: {_reason(exc)}")
-            error._never_connected = _never_connected(exc)  # type: ignore[attr-defined]
-            raise error from None
+            raise ConnectionFailedError(f"connection to {_host(url)} failed: {_reason(exc)}",
+                                        never_connected=_never_connected(exc)) from None
         except requests.exceptions.RequestException as exc:
             raise TransportError(f"request to {_host(url)} failed: {_reason(exc)}") from None
 

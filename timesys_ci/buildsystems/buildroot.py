@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
-from timesys_ci.buildsystems import BuildArtifacts, DiscoveryError, SettingError, searched_message
+from timesys_ci.buildsystems import BuildArtifacts, DiscoveryError, SettingError
 from timesys_ci.buildsystems.br_manifest import build_manifest, check_show_info, load_show_info, manifest_text
 from timesys_ci.buildsystems.envargs import add_gate_settings, env_value, parse_flag, start_args
 from timesys_ci.buildsystems.files import write_text_atomic

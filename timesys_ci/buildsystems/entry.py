@@ -18,9 +18,10 @@ from timesys_ci.buildsystems import BuildSystemError
 from timesys_ci.buildsystems.buildroot import buildroot_upload_args, buildroot_upload_env
 from timesys_ci.buildsystems.envargs import on_failure_mode
 from timesys_ci.buildsystems.yocto import yocto_upload_args
+from timesys_ci.cli import exit_codes
 
-EXIT_PASS, EXIT_GATE, EXIT_CONFIG, EXIT_SERVICE = 0, 1, 2, 3
-_MEANING = {EXIT_GATE: "gate failed", EXIT_CONFIG: "usage/config error", EXIT_SERVICE: "service error"}
+_MEANING = {exit_codes.GATE_FAILED: "gate failed", exit_codes.USAGE: "usage/config error",
+            exit_codes.SERVICE: "service error"}
 
 
 def run_upload(args: list[str], env_overrides: Optional[Mapping[str, str]] = None) -> int:
@@ -37,10 +38,10 @@ def run_upload(args: list[str], env_overrides: Optional[Mapping[str, str]] = Non
 
 def finish(code: int, on_failure: str, program: str) -> int:
     """Apply warn mode: report the failure, keep the build going."""
-    if code != EXIT_PASS and on_failure == "warn":
+    if code != exit_codes.OK and on_failure == "warn":
         print(f"{program}: WARNING: {_MEANING.get(code, f'exit {code}')} (exit {code}); "
               "continuing because on-failure is 'warn'", file=sys.stderr)
-        return EXIT_PASS
+        return exit_codes.OK
     return code
 
 
@@ -60,10 +61,10 @@ def _run(program: str, on_failure_arg: Optional[str], print_args: bool,
         args, extra_env = plan()
     except BuildSystemError as exc:
         print(f"{program}: error: {exc}", file=sys.stderr)
-        return finish(EXIT_CONFIG, on_failure, program)
+        return finish(exit_codes.USAGE, on_failure, program)
     if print_args:
         print(json.dumps(args))
-        return EXIT_PASS
+        return exit_codes.OK
     if on_failure == "warn" and "--on-service-error" not in args:
         args += ["--on-service-error", "warn"]
     return finish(run_upload(args, extra_env), on_failure, program)

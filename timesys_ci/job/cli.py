@@ -11,6 +11,7 @@ import timesys
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.commands import find_command
 from timesys_ci.cli.dispatch import library_kwargs, progress_message
+from timesys_ci.cli.errors import exit_code_for
 from timesys_ci.cli.parser import add_args
 from timesys_ci.cli.progress import Progress
 from timesys_ci.cli.render import to_json
@@ -19,7 +20,7 @@ from timesys_ci.gate.policy import GatePolicy, load_policy
 from timesys_ci.job.local import local_service
 from timesys_ci.job.manifest_check import check_manifest
 from timesys_ci.job.publish import STDOUT, OutputOptions, write_outputs
-from timesys_ci.job.upload import GateInputs, UploadOptions, evaluate_report, fetch_report, is_service_error, upload
+from timesys_ci.job.upload import GateInputs, UploadOptions, evaluate_report, fetch_report, upload
 from timesys_ci.outputs import github
 from timesys_ci.report import load_report, parse_report
 from timesys_ci.settings import CommandLine, Settings
@@ -155,7 +156,8 @@ def run_upload_command(args: argparse.Namespace) -> int:
                                                          epss_scores=args.epss_scores),
                                       manifest_path=str(path))
     except timesys.VigilesError as exc:
-        if args.on_service_error == "warn" and is_service_error(exc):
+        # Only what exits 3 (service, network) may be softened, never our own input errors (2).
+        if args.on_service_error == "warn" and exit_code_for(exc) == exit_codes.SERVICE:
             return _warn_service_error(exc)
         raise
     write_outputs(outcome, report, outputs)

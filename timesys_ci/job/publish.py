@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, TextIO
 
+from timesys_ci.cli.render import use_color
 from timesys_ci.outputs import github
 from timesys_ci.outputs.atomic import write_atomic
 from timesys_ci.outputs.json_report import render_json
@@ -30,10 +30,6 @@ class OutputOptions:
     step_summary: bool = True
     annotations: bool = True
     repo_root: Optional[str] = None
-
-
-def use_color(stream: TextIO) -> bool:
-    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
 def write_outputs(outcome: GateOutcome, report: Any, options: OutputOptions, *,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import timesys
-from timesys import NotFoundError, TransportError, VigilesError
+from timesys import NotFoundError, TransportError
 from timesys.vigiles import cves, manifests, reports
 from timesys_ci.gate.evaluate import FindingKey, baseline_new_ids, evaluate
 from timesys_ci.gate.kev_epss import load_epss, load_kev
@@ -186,7 +186,3 @@ def evaluate_report(report: Report, inputs: GateInputs, *, manifest_path: Option
                       kev=kev, epss=epss)
     return GateOutcome(summary=report.summary, result=result, policy=inputs.policy, manifest_path=manifest_path)
 
-
-def is_service_error(exc: BaseException) -> bool:
-    """Errors that `--on-service-error warn` may soften: the service or the network, not our input."""
-    return isinstance(exc, VigilesError) and not isinstance(exc, (timesys.ConfigurationError, timesys.ParameterError))

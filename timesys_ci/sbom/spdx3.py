@@ -9,7 +9,7 @@ not_affected, tied to the packages they point ``to``.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Optional
 
 from timesys_ci.sbom.errors import SbomError
 from timesys_ci.sbom.fields import Fields

@@ -105,7 +105,7 @@ class VigilesService:
                              explain=self.explain_signatures)
         user = self.storage.user(email)
         ctx = Context(storage=self.storage, email=email, is_admin=bool(user and user["is_admin"]), params=params,
-                      path_args=path_args, endpoint=endpoint, base_url=request.host_url.rstrip("/"))
+                      path_args=path_args)
         result = HANDLERS[endpoint](ctx)
         if isinstance(result, FileResult):
             response = Response(result.content, mimetype=result.mimetype)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Optional
 
 from timesys_ci.booleans import parse_bool
 from timesys_ci.service.errors import bad_request
@@ -27,9 +27,6 @@ class Context:
     is_admin: bool
     params: Mapping[str, Sequence[str]]
     path_args: Mapping[str, str]
-    endpoint: str
-    base_url: str
-    settings: Mapping[str, Any] = field(default_factory=dict)
 
     def arg(self, name: str) -> str:
         return self.path_args[name]
