@@ -211,3 +211,51 @@ def test_broken_cyclonedx_is_refused_locally(tmp_path: Path) -> None:
         run = run_cli("upload", str(manifest), home=tmp_path, env={"VIGILES_KEY_FILE": str(key)})
     assert run.returncode == 2 and "components must be a list" in run.error_line
     assert server.requests == []
+
+
+def test_reference_upload_options_reach_the_service(user: dict[str, Any], local_vigiles: LocalVigiles,
+                                                    tmp_path: Path) -> None:
+    """Kernel/U-Boot configs, name, subfolder and the exported report, through `upload` to the local service."""
+    kernel, uboot = tmp_path / "linux.config", tmp_path / "uboot.config"
+    kernel.write_text("CONFIG_BPF=y\n")
+    uboot.write_text("CONFIG_CMD_NET=y\n")
+    client = timesys.LLAPI(key_file_path=user["key_file"])
+    group = endpoints.GROUP_CREATE.call(client, group_name="ci")["token"]
+    run = upload(user, "--kernel-config", str(kernel), "--uboot-config", str(uboot), "--manifest-name", "nightly",
+                 "--subfolder-name", "2026-11", "--export-format", "csv", "--export-path", str(tmp_path / "r.txt"),
+                 "--save-report", str(tmp_path / "report.json"), "--fail-on", "none",
+                 env={"VIGILES_GROUP_TOKEN": group})
+    assert run.returncode == 0, run.stderr
+    token = json.loads((tmp_path / "report.json").read_text())["manifest_token"]
+    stored = local_vigiles.storage.manifest(token)
+    assert (stored["name"], stored["kernel_config"], stored["uboot_config"]) == ("nightly", "CONFIG_BPF=y\n",
+                                                                                 "CONFIG_CMD_NET=y\n")
+    assert local_vigiles.storage.folder(stored["folder_token"])["name"] == "2026-11"
+    assert (tmp_path / "r.csv").read_text().startswith("package,")
+    missing = upload(user, "--export-format", "csv")
+    assert missing.returncode == 2 and "--export-path must be given together" in missing.error_line
+
+
+def test_kev_epss_and_cvss_rules_on_a_local_report(user: dict[str, Any], tmp_path: Path) -> None:
+    """The local report flags CVE-2024-36971 as KEV (7.8) and CVE-2022-48174 has CVSS 9.8."""
+    kev = upload(user, "--fail-on", "none", "--fail-on-kev", "--json")
+    assert kev.returncode == 1
+    assert [f["cve_id"] for f in kev.json()["findings"] if f["outcome"] == "fail"] == ["CVE-2024-36971"]
+    assert upload(user, "--fail-on", "none", "--fail-on-cvss", "9.5").returncode == 1
+    assert upload(user, "--fail-on", "none", "--fail-on-cvss", "9.9").returncode == 0
+    scores = tmp_path / "epss.csv"
+    scores.write_text("cve,epss,percentile\nCVE-2022-48174,0.61,0.97\nCVE-2024-36971,0.02,0.5\n")
+    epss = upload(user, "--fail-on", "none", "--fail-on-epss", "0.5", "--epss-scores", str(scores), "--json")
+    assert epss.returncode == 1
+    assert [f["cve_id"] for f in epss.json()["findings"] if f["outcome"] == "fail"] == ["CVE-2022-48174"]
+
+
+def test_timeout_sets_the_network_timeout(tmp_path: Path) -> None:
+    from .support.scripted_server import Answer
+
+    with ScriptedServer(default=Answer(action="hang")) as server:
+        key = tmp_path / "key"
+        key.write_text(json.dumps({"email": "a@example.com", "organization_key": "k" * 20, "server_url": server.url}))
+        # With the default 300 s read timeout, run_cli's own 120 s limit would end this run instead.
+        run = run_cli("upload", str(EXAMPLE), "--timeout", "1", home=tmp_path, env={"VIGILES_KEY_FILE": str(key)})
+    assert run.returncode == 3 and "within the timeout" in run.error_line

@@ -16,6 +16,7 @@ from timesys.core import endpoints
 
 ROOT = Path(__file__).resolve().parents[1]
 NVD = ROOT / "tests" / "fixtures" / "vulndb" / "nvd"
+REPO_ROOT_EXAMPLE = ROOT / "examples" / "core-image-minimal.vigiles.json"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
@@ -90,3 +91,41 @@ def test_start_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
             process.kill()
     log = process.stderr.read()  # type: ignore[union-attr]
     assert "POST /api/v1/vigiles/heartbeat 200" in log and "stopped" in log
+
+
+def test_imported_records_are_matched_by_the_next_scan(tmp_path: Path) -> None:
+    """import-vulns indexes what it stores: a new record's ranges decide the next upload's findings."""
+    data, key = tmp_path / "d", tmp_path / "key"
+    record = json.loads((NVD / "CVE-2022-0778.json").read_text())  # openssl 1.0.2 <= v < 1.1.1n, ...
+    record["id"] = "CVE-2099-0778"
+    (tmp_path / "new.json").write_text(json.dumps(record))
+    run("service", "add-user", "dev@example.com", "--data", str(data), "--key-file", str(key))
+    run("service", "import-vulns", "--data", str(data), str(tmp_path / "new.json"))
+    manifest = {"manifest_name": "m", "packages": {"openssl": {"name": "openssl", "version": "1.1.1i",
+                                                               "cve_product": "openssl:openssl"}}}
+    from timesys_ci.service.server import running_service
+
+    with running_service(data) as service:
+        client = timesys.LLAPI(key_file_path=key, url=service.url)
+        report = endpoints.MANIFEST_UPLOAD.call(client, manifest=json.dumps(manifest), filter_results=False,
+                                                upload_only=False)
+    assert [entry["cve_id"] for entry in report["cves"]["openssl"]] == ["CVE-2022-0778", "CVE-2099-0778"]
+
+
+def test_the_cli_works_without_the_service_extra(tmp_path: Path) -> None:
+    """`pip install .` without [service]: every other command works; the service ones say what to install."""
+    # A None entry in sys.modules makes both `import` and `importlib.util.find_spec` see no such package.
+    probe = ("import sys; sys.modules['waitress'] = sys.modules['werkzeug'] = None; "
+             "from timesys_ci.cli import main; sys.exit(main(sys.argv[1:]))")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, env=ENV,
+                              timeout=120)
+
+    assert cli("--help").returncode == 0
+    assert cli("version").returncode == 0
+    for args in (("service", "start", "--data", str(tmp_path)), ("upload", "--local", str(REPO_ROOT_EXAMPLE))):
+        result = cli(*args)
+        assert result.returncode == 2, result.stderr
+        assert "needs the service extra (werkzeug is missing): pip install 'timesys-ci[service]'" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -16,6 +16,7 @@ from typing import Optional
 
 from timesys import ConfigurationError
 from timesys.core.utils import write_bytes_atomic
+from timesys_ci.service import require_service_extra
 
 LOCAL_EMAIL = "local@timesys-ci.invalid"
 
@@ -43,12 +44,10 @@ def local_service(data_dir: Optional[Path] = None) -> Iterator[LocalService]:
     Uploads go to a group "Local builds" (not the Private Workspace), so repeated runs
     of the same manifest name can be compared (`--new-only`).
     """
-    try:
-        from timesys_ci.service.datadir import create_user
-        from timesys_ci.service.server import running_service
-    except ImportError as exc:
-        raise ConfigurationError(f"--local needs the service extra ({exc.name} is missing): "
-                                 "pip install 'timesys-ci[service]'") from None
+    require_service_extra("--local")
+    from timesys_ci.service.datadir import create_user
+    from timesys_ci.service.server import running_service
+
     data_dir = data_dir or cache_dir() / "local-service"
     key_file, dashboard = data_dir / "linuxlink_key", data_dir / "dashboard_config"
     with running_service(data_dir) as service:

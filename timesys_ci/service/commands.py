@@ -1,7 +1,8 @@
 """`timesys-ci service ...`: run the local service, add users, import vulnerability data.
 
 Registered into the main CLI through `register(subparsers)`; each command's
-`func(args)` returns the exit status.
+`func(args)` returns the exit status. The serving modules are imported inside
+the commands: the CLI must work without the `service` extra.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from timesys_ci.cli.errors import UsageError
-from timesys_ci.service.server import is_loopback
+from timesys_ci.service import require_service_extra
 
 DEFAULT_PORT = 8000
 
@@ -67,9 +68,10 @@ def _log_requests() -> None:
 
 
 def start_command(args: argparse.Namespace) -> int:
+    require_service_extra()
     from timesys_ci.service.app import DEFAULT_MAX_BODY
     from timesys_ci.service.datadir import open_data_dir
-    from timesys_ci.service.server import make_server
+    from timesys_ci.service.server import is_loopback, make_server
 
     if not is_loopback(args.host) and not args.allow_remote:
         raise UsageError(f"--host {args.host} is not a loopback address; add --allow-remote to listen on it")
@@ -94,6 +96,7 @@ def start_command(args: argparse.Namespace) -> int:
 
 
 def add_user_command(args: argparse.Namespace) -> int:
+    require_service_extra()
     from timesys_ci.service.datadir import create_user, open_data_dir
 
     storage = open_data_dir(args.data)
@@ -108,6 +111,7 @@ def add_user_command(args: argparse.Namespace) -> int:
 
 
 def import_vulns_command(args: argparse.Namespace) -> int:
+    require_service_extra()
     from timesys_ci.gate.kev_epss import EnrichmentError
     from timesys_ci.service.datadir import open_data_dir
     from timesys_ci.service.vulndata import import_epss, import_kev, import_nvd_files

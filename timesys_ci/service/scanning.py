@@ -49,6 +49,15 @@ def parse_manifest(content: str, source: str = "manifest") -> Any:
         raise ServiceError(412, f"manifest malformed or missing fields: {exc}") from None
 
 
+def manifest_document(manifest: Optional[sqlite3.Row]) -> dict[str, Any]:
+    """The stored SBOM as a JSON object (exports and conversions read it); {} when it is not one."""
+    try:
+        document = json.loads(manifest["content"]) if manifest is not None else {}
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
 class _RecordCache:
     """Decoded records for one scan: each product and CVE is read from SQLite and parsed once."""
 

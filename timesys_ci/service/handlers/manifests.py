@@ -11,8 +11,9 @@ from timesys_ci.sbom import detect_format
 from timesys_ci.service import access
 from timesys_ci.service.context import Context, FileResult
 from timesys_ci.service.errors import ServiceError, bad_request
+from timesys_ci.service.exports import ExportError, convert_manifest, exported_report
 from timesys_ci.service.handlers import shapes
-from timesys_ci.service.scanning import parse_manifest, scan_and_store, with_extra_fields
+from timesys_ci.service.scanning import manifest_document, parse_manifest, scan_and_store, with_extra_fields
 
 
 def _upload_target(ctx: Context) -> tuple[sqlite3.Row, Optional[str]]:
@@ -35,22 +36,13 @@ def _upload_target(ctx: Context) -> tuple[sqlite3.Row, Optional[str]]:
     return group, folder_token
 
 
-def _manifest_document(content: str) -> Any:
-    try:
-        return json.loads(content)
-    except ValueError:
-        return None
-
-
 def _with_export(ctx: Context, body: dict[str, Any], manifest: sqlite3.Row) -> dict[str, Any]:
     export_format = ctx.choice("export_format", EXPORT_FORMATS)
     if not export_format:
         return body
-    from timesys_ci.service.exports import exported_report
-
     cyclonedx_format = ctx.choice("cyclonedx_format", CYCLONEDX_FORMATS, "json") or "json"
     cyclonedx_version = ctx.choice("cyclonedx_version", CYCLONEDX_VERSIONS, "1.7") or "1.7"
-    body["exported_report"] = exported_report(body, _manifest_document(manifest["content"]) or {}, export_format,
+    body["exported_report"] = exported_report(body, manifest_document(manifest), export_format,
                                               cyclonedx_format, cyclonedx_version)
     return body
 
@@ -95,11 +87,9 @@ def _converted(ctx: Context, manifest: sqlite3.Row) -> Optional[tuple[bytes, str
     sbom_format = ctx.choice("sbom_format", SBOM_FORMATS)
     if not sbom_format:
         return None
-    document = _manifest_document(manifest["content"])
-    if not isinstance(document, dict) or manifest["sbom_format"] != "vigiles":
+    document = manifest_document(manifest)
+    if not document or manifest["sbom_format"] != "vigiles":
         raise bad_request(f"SBOM {manifest['token']!r} is {manifest['sbom_format']}; only Vigiles manifests convert")
-    from timesys_ci.service.exports import ExportError, convert_manifest
-
     try:
         return convert_manifest(document, sbom_format, file_format=ctx.one("file_format") or None,
                                 sbom_version=ctx.one("sbom_version") or None)

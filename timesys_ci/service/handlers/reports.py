@@ -9,6 +9,8 @@ from timesys_ci.report import AFFECTED_CATEGORIES
 from timesys_ci.service import access
 from timesys_ci.service.context import Context, FileResult
 from timesys_ci.service.errors import bad_request
+from timesys_ci.service.exports import render_report
+from timesys_ci.service.scanning import manifest_document
 
 EXTENSIONS = {"pdf": "pdf", "pdfsummary": "pdf", "xlsx": "xlsx", "csv": "csv"}
 
@@ -20,14 +22,8 @@ def download_report(ctx: Context) -> Any:
         raise bad_request(f"parameter 'format' is required: one of {', '.join(REPORT_FORMATS)}")
     cyclonedx_format = ctx.choice("sbom_format", CYCLONEDX_FORMATS, "json") or "json"
     cyclonedx_version = ctx.choice("sbom_version", CYCLONEDX_VERSIONS, "1.7") or "1.7"
-    manifest = ctx.storage.manifest(report["manifest_token"])
-    from timesys_ci.service.exports import render_report
-
-    try:
-        document = json.loads(manifest["content"]) if manifest else {}
-    except ValueError:
-        document = {}
-    content, mimetype = render_report(json.loads(report["body"]), document if isinstance(document, dict) else {},
+    document = manifest_document(ctx.storage.manifest(report["manifest_token"]))
+    content, mimetype = render_report(json.loads(report["body"]), document,
                                       report_format, filtered=ctx.flag("filtered"),
                                       cyclonedx_format=cyclonedx_format, cyclonedx_version=cyclonedx_version)
     extension = EXTENSIONS.get(report_format, cyclonedx_format)
