@@ -32,7 +32,7 @@ def make_server(storage: Storage, host: str = "127.0.0.1", port: int = 8000, *, 
     app = VigilesService(storage, explain_signatures=explain_signatures, max_body=max_body)
     return create_server(app, host=host, port=port, threads=threads, max_request_body_size=max_body + 65536,
                          ident="timesys-ci-local-vigiles", clear_untrusted_proxy_headers=True,
-                         asyncore_loop_timeout=0.2)
+                         asyncore_loop_timeout=1)  # waitress reads an int: 0.2 became 0, a busy loop
 
 
 class RunningService:
