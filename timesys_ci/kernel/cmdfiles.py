@@ -121,8 +121,9 @@ class CmdEvidence:
         self._source_dir = source_dir
 
     @property
-    def compiled_units(self) -> frozenset[str]:
-        return frozenset(self._sources)
+    def source_dir(self) -> Optional[Path]:
+        """The source tree the build used, when known (given, in-tree, or Kbuild's `source` link)."""
+        return self._source_dir
 
     def verdict(self, path: str) -> FileVerdict:
         def answer(state: str, reason: str) -> FileVerdict:

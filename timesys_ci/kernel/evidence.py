@@ -10,13 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, Protocol, Sequence
 
+from timesys import ParameterError
+
 FileState = Literal["compiled", "not_compiled", "unknown"]
 Strength = Literal["strong", "medium", "weak"]
 _STRENGTH_ORDER = {"strong": 0, "medium": 1, "weak": 2}
 
 
-class EvidenceError(ValueError):
-    """Evidence that was named explicitly cannot be read; the message names the file or directory."""
+class EvidenceError(ParameterError):
+    """Evidence that was named explicitly cannot be read; the message names the file or directory (exit 2)."""
 
 
 @dataclass(frozen=True)

@@ -148,8 +148,8 @@ class _Evaluator:
             if not makefile.is_file():
                 self.tree.notes.append(f"{makefile} is missing")
                 continue
-            # Conditionals in these files test the build's environment, not the .config: take every branch.
-            evaluation = self.reader("", follow_includes=False, all_maybe=True).evaluate(makefile, variables)
+            # What these files test about the build's environment is unknown here: those branches count as taken.
+            evaluation = self.reader("", follow_includes=False).evaluate(makefile, variables)
             variables = evaluation.variables
             entries.extend(self.build_invocations(makefile, variables, ""))
         reader = self.reader("")

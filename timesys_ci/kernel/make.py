@@ -413,13 +413,12 @@ class MakefileReader:
     """Evaluates one directory's Makefile, with its includes, into an `Evaluation`."""
 
     def __init__(self, source_root: Path, config: Mapping[str, str], fixed: Mapping[str, str],
-                 is_local: Callable[[str], bool], *, follow_includes: bool = True, all_maybe: bool = False) -> None:
+                 is_local: Callable[[str], bool], *, follow_includes: bool = True) -> None:
         self.source_root = source_root
         self.config = config
         self.fixed = fixed
         self.is_local = is_local
         self.follow_includes = follow_includes
-        self.all_maybe = all_maybe
 
     def evaluate(self, path: Path, variables: Optional[dict[str, Var]] = None) -> Evaluation:
         result = Evaluation(variables=dict(variables or {}))
@@ -485,7 +484,7 @@ class MakefileReader:
                 stripped = rest
             assignment = split_assignment(stripped)
             if assignment is not None:
-                self._assign(*assignment, expander, result, maybe=self.all_maybe or any(t is None for t, _ in stack))
+                self._assign(*assignment, expander, result, maybe=any(t is None for t, _ in stack))
             elif is_rule(stripped):
                 in_rule = True  # what follows with a TAB is its recipe
             elif "$(eval" in stripped.replace(" ", "").replace("\t", ""):
@@ -497,8 +496,6 @@ class MakefileReader:
 
     def _condition(self, word: str, rest: str, expander: Expander,
                    stack: list[tuple[Optional[bool], Optional[bool]]]) -> tuple[Optional[bool], Optional[bool]]:
-        if self.all_maybe:
-            return (None, None)
         if word in ("ifdef", "ifndef"):
             name = expander.expand(rest).strip()
             if name in expander.variables:
