@@ -19,6 +19,8 @@ from timesys_ci.kernel.walk import read_bounded
 
 WILD = "\x00"
 MAX_DEPTH = 40  # nested expansions / includes
+MAX_EXPANSIONS = 200_000  # variable references expanded per Makefile: `x = $(x) $(x)` grows exponentially
+MAX_VALUE = 4 * 1024 * 1024  # characters in one expanded value
 MAX_MAKEFILE_BYTES = 2 * 1024 * 1024
 _DIRECTIVES = ("ifeq", "ifneq", "ifdef", "ifndef")
 
@@ -97,13 +99,23 @@ class Expander:
         self.fixed = fixed
         self.is_local = is_local  # names that are empty when undefined (Kbuild's own lists)
         self._depth = 0
+        self._budget = MAX_EXPANSIONS
+        self._expanding: set[str] = set()
 
     def lookup(self, name: str) -> str:
         if WILD in name:
             return WILD
         if name in self.variables:
             var = self.variables[name]
-            return self.expand(var.value) if var.recursive else var.value
+            if not var.recursive:
+                return var.value
+            if name in self._expanding:
+                return WILD  # make stops with "Recursive variable references itself"
+            self._expanding.add(name)
+            try:
+                return self.expand(var.value)
+            finally:
+                self._expanding.discard(name)
         if name.startswith("CONFIG_"):
             return self.config.get(name, "")
         if name in self.fixed:
@@ -114,10 +126,12 @@ class Expander:
         if "$" not in text:
             return text
         self._depth += 1
+        self._budget -= 1
         try:
-            if self._depth > MAX_DEPTH:
+            if self._depth > MAX_DEPTH or self._budget < 0:
                 return WILD
-            return self._expand(text)
+            expanded = self._expand(text)
+            return expanded if len(expanded) <= MAX_VALUE else WILD
         finally:
             self._depth -= 1
 
