@@ -10,7 +10,6 @@ lines, in-tree or out-of-tree (absolute source paths, as Yocto's `B` has them).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
@@ -241,21 +240,3 @@ def write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
 
-
-def cna_record(name: str) -> dict:
-    """A real Linux kernel CNA record from tests/fixtures/kernel."""
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-def program_files_from(records: Iterable[dict]) -> dict[str, list[str]]:
-    """The `program_files` mapping, read from CNA records the way the vulnerability store provides it."""
-    found: dict[str, list[str]] = {}
-    for record in records:
-        files: list[str] = []
-        for affected in record["containers"]["cna"].get("affected", []):
-            for path in affected.get("programFiles", []):
-                if path not in files:
-                    files.append(path)
-        if files:
-            found[record["cveMetadata"]["cveId"]] = files
-    return found
