@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from .kernel_support import make_build_dir
 from .support.bitbake import bb_package, install_bitbake, run_bitbake
 
 REPO = Path(__file__).resolve().parent.parent
@@ -160,9 +161,10 @@ def local_conf(service, **settings: str) -> str:
 
 def test_task_uploads_and_passes(tmp_path: Path, bitbake: Path, service) -> None:
     sarif = tmp_path / "vigiles.sarif"
+    kernel_build = make_build_dir(tmp_path / "linux-build")
     build = metadata(tmp_path, manifest=CLEAN_MANIFEST, local_conf=local_conf(
         service, VIGILES_MANIFEST_NAME="bitbake-pass", VIGILES_SUBFOLDER_NAME="nightly",
-        TIMESYS_CI_FAIL_ON="critical", TIMESYS_CI_SARIF=str(sarif)))
+        TIMESYS_CI_FAIL_ON="critical", TIMESYS_CI_SARIF=str(sarif), TIMESYS_CI_KERNEL_BUILD_DIR=str(kernel_build)))
     # meta-timesys names the manifest files after VIGILES_MANIFEST_NAME.
     (build / "conf" / "local.conf").write_text((build / "conf" / "local.conf").read_text()
                                                + 'IMAGE_BASENAME = "bitbake-pass"\n')
@@ -174,6 +176,8 @@ def test_task_uploads_and_passes(tmp_path: Path, bitbake: Path, service) -> None
     assert service.storage.folder(stored[0]["folder_token"])["name"] == "nightly"
     assert json.loads(sarif.read_text())["version"] == "2.1.0"  # TIMESYS_CI_SARIF from local.conf
     assert (build / "vigiles" / "bitbake-pass-cve.json").is_file()
+    # The kernel evidence setting arrives too; upload says it does not apply it yet.
+    assert f"--kernel-build-dir {kernel_build}" in result.stdout and "not applied by upload" in result.stdout
 
 
 def test_failed_gate_fails_the_task(tmp_path: Path, bitbake: Path, service) -> None:
