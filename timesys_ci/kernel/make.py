@@ -31,10 +31,6 @@ class Var:
     recursive: bool
 
 
-def has_wild(text: str) -> bool:
-    return WILD in text
-
-
 def pattern_matches(pattern: str, text: str) -> bool:
     """Does a word that may hold WILD match `text`?"""
     if WILD not in pattern:

@@ -42,8 +42,3 @@ def major_minor(version: Optional[str]) -> Optional[tuple[int, int]]:
     match = _NUMERIC_VERSION.match((version or "").strip().lstrip("vV"))
     return (int(match.group(1)), int(match.group(2))) if match else None
 
-
-def numeric_version(version: Optional[str]) -> Optional[str]:
-    """`6.6.21` from `6.6.21-yocto-standard`; None if it does not start with a kernel version."""
-    match = _NUMERIC_VERSION.match((version or "").strip().lstrip("vV"))
-    return match.group(0) if match else None
