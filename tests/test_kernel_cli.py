@@ -47,8 +47,9 @@ def test_summary_outputs_and_gate_exit(tree: dict[str, Path], capsys: pytest.Cap
     document = json.loads(result_json.read_text())
     assert document["counts"]["set_aside"] == 1 and document["gate"]["passed"] is False
     # The triaged report gates like any saved report: the set-aside CVE no longer counts.
-    assert main(["gate", str(triaged), "--scope", "kernel", "--fail-on", "medium", "--json", "-"]) == 1
-    findings = json.loads(capsys.readouterr().out)["findings"]
+    gate_json = tree["dir"] / "gate.json"
+    assert main(["gate", str(triaged), "--scope", "kernel", "--fail-on", "medium", "--json", str(gate_json)]) == 1
+    findings = json.loads(gate_json.read_text())["findings"]
     failing = {f["cve_id"] for f in findings if f["outcome"] == "fail"}
     assert failing == {NO_FILES, BFQ}
 
