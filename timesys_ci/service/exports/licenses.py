@@ -11,7 +11,7 @@ not know. Every other name becomes a `LicenseRef-` id, which SPDX documents decl
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Mapping, Optional
 
@@ -40,7 +40,6 @@ _BUILD_SYSTEM_NAMES = {
     "mpl-1": "MPL-1.0", "mplv1": "MPL-1.0", "mplv1.1": "MPL-1.1", "mplv2": "MPL-2.0",
     "nauman": "Naumen",
     "psf": "PSF-2.0", "psfv2": "PSF-2.0", "python-2": "Python-2.0",
-    "sgiv1": "SGI-OpenGL",
     # Deprecated SPDX ids that name a licence plus an exception; SPDX replaced each with this WITH expression.
     "ecos-2.0": "GPL-2.0-or-later WITH eCos-exception-2.0",
     "gpl-2.0-with-autoconf-exception": "GPL-2.0-only WITH Autoconf-exception-2.0",
@@ -61,7 +60,7 @@ class DeclaredLicense:
 
     text: str
     expression: str
-    references: Mapping[str, str]  # LicenseRef- id -> the licence name the build wrote
+    references: Mapping[str, str] = field(hash=False)  # LicenseRef- id -> the licence name the build wrote
 
     @property
     def license_id(self) -> Optional[str]:
