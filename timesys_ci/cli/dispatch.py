@@ -12,10 +12,7 @@ from timesys_ci.cli.runtime import configured_client, emit, read_input_text, wri
 from timesys_ci.cli.table import Arg, Command
 
 
-def _value(arg: Arg, args: argparse.Namespace) -> Any:
-    value = getattr(args, arg.dest, arg.default)
-    if value is None:
-        return None
+def _converted(arg: Arg, value: Any) -> Any:
     if arg.kind == "csv":
         return [item.strip() for item in value.split(",")]
     if arg.kind == "file_text":
@@ -23,6 +20,17 @@ def _value(arg: Arg, args: argparse.Namespace) -> Any:
         return read_input_text(value, name.lstrip("-").replace("-", " ").replace("_", " ") + " file")
     if arg.strip and isinstance(value, str):
         return value.strip()
+    return value
+
+
+def _value(arg: Arg, args: argparse.Namespace) -> Any:
+    raw = getattr(args, arg.dest, arg.default)
+    if raw is None:
+        return None
+    value = _converted(arg, raw)
+    if arg.check is not None:
+        where = raw if arg.kind == "file_text" else "/".join(arg.flags[:2])
+        value = arg.check(where, value)
     return value
 
 
