@@ -124,7 +124,7 @@ def test_debug_shows_detail_but_never_the_key(service: Service) -> None:
     run = service.run("--debug", "heartbeat", "--timeout", "5")
     assert run.returncode == 0
     assert "timesys.core.transport debug: POST /api/v1/vigiles/heartbeat -> HTTP 200" in run.stderr
-    assert "HTTP 503; retrying" in run.stderr
+    assert "heartbeat: HTTP 503; retry 1 of 3 in " in run.stderr
     assert run.stderr.count(DEMO_KEY) == 0  # checked by run_cli too
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.errors import UsageError
 from timesys_ci.cli.progress import Progress, human_size
-from timesys_ci.cli.runtime import configured_client, emit, read_input_text, write_binary
+from timesys_ci.cli.runtime import configured_client, emit, quiet, read_input_text, write_binary
 from timesys_ci.cli.table import Arg, Command
 
 
@@ -59,7 +59,7 @@ def run_command(args: argparse.Namespace) -> int:
     kwargs = library_kwargs(command, args)
     client = configured_client(args)
     if command.progress and not client.dry_run:
-        with Progress(progress_message(command, args, kwargs)):
+        with Progress(progress_message(command, args, kwargs), enabled=not quiet(args)):
             result = command.function(**kwargs)
     else:
         result = command.function(**kwargs)
