@@ -59,8 +59,8 @@ def _not_a_key_file(path: str, text: str) -> str:
         return text
     if isinstance(document, dict) and document.keys() & {"key", "organization_key"}:
         raise UsageError(f"{path}: this is a key file, not a kernel or U-Boot config; it was not sent. After the "
-                         f"command, -k means --kernel-config: give the key file before the command "
-                         f"(timesys-ci -k {path} ...) or as --key-file")
+                         f"command, -k and -u mean --kernel-config and --uboot-config: give the key file before "
+                         f"the command (timesys-ci -k {path} ...) or as --key-file")
     raise UsageError(f"{path}: a JSON document, not a kernel or U-Boot .config (CONFIG_...=y lines)")
 
 

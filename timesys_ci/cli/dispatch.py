@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 from timesys_ci.cli import exit_codes
@@ -67,4 +68,14 @@ def run_command(args: argparse.Namespace) -> int:
         write_binary(args, bytes(result))
     else:
         emit(args, result)
+        if result == [] and not quiet(args):
+            _explain_empty(command, kwargs, client)
     return exit_codes.OK
+
+
+def _explain_empty(command: Command, kwargs: dict[str, Any], client: Any) -> None:
+    """An empty list filtered by the configured folder (not one given) says so: the filter is easy to miss."""
+    takes_folder = any(arg.param == "folder_token" for arg in command.all_args())
+    if takes_folder and not kwargs.get("folder_token") and client.folder_token:
+        sys.stderr.write(f"timesys-ci: note: only entries of folder {client.folder_token} (the configured folder) "
+                         f"were asked for; give -f/--folder-token for another one\n")

@@ -124,6 +124,8 @@ def check_combinations(args: argparse.Namespace, options: UploadOptions) -> None
     """Options that would do nothing together are refused before anything is sent."""
     if options.upload_only and options.wait_timeout is None:
         given = [name for name in _GATE_ONLY if getattr(args, name, None) not in (None, False)]
+        if args.json_file not in (None, STDOUT):
+            given.append("json")
         if given:
             raise UsageError(f"--{given[0].replace('_', '-')} does nothing with --upload-only (no report is gated); "
                              f"add --wait-timeout SECONDS to wait for the report and gate it")
