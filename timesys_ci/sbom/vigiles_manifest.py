@@ -123,9 +123,9 @@ def read_vigiles_manifest(document: Any, source: Optional[str] = None) -> Sbom:
     packages = document["packages"]
     if not isinstance(packages, dict):
         raise SbomError(f"Vigiles manifest 'packages' must be an object, got {type(packages).__name__}", source)
-    _check_vigiles_shape(document, packages, source)
     top = _Fields(document, "", source)
     parsed = [_read_package(key, raw, source) for key, raw in packages.items()]
+    _check_vigiles_shape(document, packages, source)  # after the field checks: those name the field
     raw_statements = document.get("vulnerabilities")
     if raw_statements is None:
         raw_statements = []
