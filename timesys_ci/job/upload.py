@@ -288,12 +288,15 @@ def new_finding_ids(report: Report, inputs: GateInputs) -> tuple[Optional[set[Fi
 
 
 def evaluate_report(report: Report, inputs: GateInputs, *, manifest_path: Optional[str] = None,
-                    scanned: Scanned = Scanned(), notes: Sequence[str] = ()) -> GateOutcome:
+                    scanned: Scanned = Scanned(), notes: Sequence[str] = (),
+                    warnings: Sequence[str] = ()) -> GateOutcome:
+    """The gate's verdict on `report`, with what every output says besides: what was scanned, the baseline,
+    `warnings` (what may make the verdict less than it seems; callers add theirs, e.g. stale data) and `notes`."""
     found = _enrichment(report.findings, inputs)
     new_ids, baseline = new_finding_ids(report, inputs)
     result = evaluate(report.findings, inputs.policy, today=inputs.today, new_ids=new_ids, kev=found.kev,
                       epss=found.epss)
-    warnings = data_warnings(report.findings, inputs.policy, found)
+    warnings = [*warnings, *data_warnings(report.findings, inputs.policy, found)]
     if baseline is not None and baseline.kind == "none":
         warnings.append(f"new-only found no baseline: {baseline.describe().split(': ', 1)[1]}")
     return GateOutcome(summary=report.summary, result=result, policy=inputs.policy, manifest_path=manifest_path,
