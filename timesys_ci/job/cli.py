@@ -189,8 +189,8 @@ def run_upload_command(args: argparse.Namespace) -> int:
     outputs = _outputs(args)
     try:
         with _client(args) as client:
-            check_baseline(policy, options.upload_kwargs.get("manifest_name") or manifest.name,
-                           online=not client.dry_run)
+            check_baseline(policy, options.upload_kwargs.get("manifest_name") or manifest.name, online=True,
+                           dry_run=client.dry_run)
             if client.dry_run:
                 emit(args, upload(manifest, options))
                 return exit_codes.OK

@@ -180,8 +180,10 @@ def looks_like_file(baseline: str) -> bool:
     return Path(baseline).exists() or "/" in baseline or "\\" in baseline or baseline.lower().endswith(".json")
 
 
-def check_baseline(policy: GatePolicy, manifest_name: Optional[str], *, online: bool) -> None:
-    """Before anything is sent: the baseline must exist and be a report of the same product."""
+def check_baseline(policy: GatePolicy, manifest_name: Optional[str], *, online: bool, dry_run: bool = False) -> None:
+    """Before anything is sent: the baseline must exist and be a report of the same product.
+
+    `dry_run`: a report token is not looked up (nothing may be sent)."""
     baseline = policy.baseline
     if baseline is None:
         return
@@ -191,6 +193,8 @@ def check_baseline(policy: GatePolicy, manifest_name: Optional[str], *, online: 
         if not Path(baseline).is_file():
             raise BaselineError(f"{baseline}: baseline report file not found")
         _same_product(load_report(baseline).summary.manifest_name, manifest_name, f"{baseline}")
+        return
+    if dry_run:
         return
     if not online:
         raise BaselineError(f"baseline {baseline!r}: offline, the baseline must be a saved report file")
