@@ -2,7 +2,7 @@
 
 It is the embedded default behind `upload --local`, a debugging peer for client
 authors (`--explain-signatures`), and the peer of every end-to-end test. Its web
-stack (werkzeug, waitress) is the optional `service` extra: import the serving
+stack (werkzeug, waitress, cryptography) is the optional `service` extra: import the serving
 modules only after `require_service_extra()`.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import importlib.util
 
 from timesys import ConfigurationError
 
-SERVICE_EXTRA_MODULES = ("werkzeug", "waitress")
+SERVICE_EXTRA_MODULES = ("werkzeug", "waitress", "cryptography")
 
 
 def require_service_extra(what: str = "the local service") -> None:
