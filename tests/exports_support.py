@@ -39,3 +39,11 @@ def cyclonedx_validator(version: str) -> Any:
     registry = Registry().with_resources(resources)
     schema = json.loads((SCHEMAS / f"bom-{version}.SNAPSHOT.schema.json").read_text(encoding="utf-8"))
     return Draft7Validator(schema, registry=registry)
+
+
+@lru_cache(maxsize=None)
+def cyclonedx_xml_schema(version: str) -> Any:
+    """The official CycloneDX XML schema (XSD) of `version`, loaded from the fixtures (no network)."""
+    import xmlschema
+
+    return xmlschema.XMLSchema(str(SCHEMAS / f"bom-{version}.SNAPSHOT.xsd"))
