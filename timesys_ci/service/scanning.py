@@ -49,10 +49,13 @@ def parse_manifest(content: str, source: str = "manifest") -> Any:
         raise ServiceError(412, f"manifest malformed or missing fields: {exc}") from None
 
 
-def manifest_document(manifest: Optional[sqlite3.Row]) -> dict[str, Any]:
-    """The stored SBOM as a JSON object (exports and conversions read it); {} when it is not one."""
+def manifest_document(manifest: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    """The stored Vigiles manifest as a JSON object (exports and conversions read it); {} for other formats,
+    whose JSON (an SPDX `packages` list, say) the exports cannot read."""
+    if manifest is None or manifest["sbom_format"] != "vigiles":
+        return {}
     try:
-        document = json.loads(manifest["content"]) if manifest is not None else {}
+        document = json.loads(manifest["content"])
     except ValueError:
         return {}
     return document if isinstance(document, dict) else {}
