@@ -27,6 +27,9 @@ CHUNK = 1 << 20  # bytes of encoded value decoded at a time while streaming
 
 # `%` not followed by two hex digits: a literal percent sign for parse_qsl.
 _STRAY_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+# For the quick test that there is none: hex digits -> "h", "%" stays, anything else -> "x".
+_HEX_SHAPE = bytes(ord("%") if byte == ord("%") else ord("h") if chr(byte) in "0123456789abcdefABCDEF" else ord("x")
+                   for byte in range(256))
 
 
 def unquote_plus(raw: bytes) -> bytes:
@@ -41,7 +44,9 @@ def unquote_plus(raw: bytes) -> bytes:
         return data
     if b"=" in data:
         data = data.replace(b"=", b"=3D")
-    data = _STRAY_PERCENT.sub(b"=25", data)
+    shape = data.translate(_HEX_SHAPE)
+    if shape.count(b"%") != shape.count(b"%hh"):  # some '%' is not an escape (rare: the regex is slower)
+        data = _STRAY_PERCENT.sub(b"=25", data)
     return binascii.a2b_qp(data.replace(b"%", b"="))
 
 
