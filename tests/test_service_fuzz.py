@@ -8,7 +8,7 @@ answer below 500; a refused upload must store nothing and an accepted one
 exactly one manifest (and one report unless `upload_only`); the exports of
 an accepted report must render; and a heartbeat must succeed after every case.
 
-The whole module stops generating after FUZZ_BUDGET seconds (default 45,
+The whole module stops generating after FUZZ_BUDGET seconds (default 30,
 environment variable TIMESYS_CI_FUZZ_SECONDS), shared by the formats in
 turn; examples after the budget are skipped, so CI time stays fixed.
 """
@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from .support.hostile import heartbeat, signed_call, stored_counts, upload
 
-FUZZ_BUDGET = float(os.environ.get("TIMESYS_CI_FUZZ_SECONDS", "45"))
+FUZZ_BUDGET = float(os.environ.get("TIMESYS_CI_FUZZ_SECONDS", "30"))
 FORMATS = ("vigiles", "cyclonedx-json", "cyclonedx-xml", "spdx-json", "spdx-tag", "spdx3-jsonld")
 _started: list[float] = []
 
