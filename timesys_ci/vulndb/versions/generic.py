@@ -1,4 +1,4 @@
-"""Version ordering for embedded-Linux package versions.
+"""The generic embedded-Linux version order (the default for NVD ranges and `custom` version types).
 
 NVD ranges are written in upstream version numbers, while build systems
 report versions such as ``1.1.1n``, ``2.39+git0+abc``, ``4.2.8p18``,
