@@ -59,11 +59,10 @@ from timesys_ci.vulndb.products import (
     PRODUCT_ALIASES,
     UPSTREAM_ECOSYSTEMS,
     cna_cpe_names,
-    normalise,
     parse_purl,
     purl_ecosystem,
 )
-from timesys_ci.vulndb.record import Affected, Configuration, CpeMatch, Node, OsvRange, VersionEntry, VulnRecord
+from timesys_ci.vulndb.record import Affected, Configuration, CpeMatch, Node, VersionEntry, VulnRecord
 from timesys_ci.vulndb.versions import (
     GENERIC,
     KERNEL,

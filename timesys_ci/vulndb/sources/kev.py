@@ -14,7 +14,7 @@ from typing import Dict, FrozenSet, Union
 from timesys_ci.vulndb.errors import EnrichmentError
 from timesys_ci.vulndb.sources.common import GZIP_MAGIC, gunzip_bounded
 
-__all__ = ["EnrichmentError", "is_kev_csv_header", "is_kev_document", "load_kev", "parse_kev"]
+__all__ = ["EnrichmentError", "is_kev_csv_header", "is_kev_document", "kev_from_document", "load_kev", "parse_kev"]
 
 
 def is_kev_document(document: object) -> bool:
@@ -57,6 +57,11 @@ def _from_json(text: str, name: str) -> Dict[str, str]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise EnrichmentError(f"{name}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    return kev_from_document(data, name)
+
+
+def kev_from_document(data: object, name: str) -> Dict[str, str]:
+    """CVE id -> date added from a decoded KEV catalog JSON object."""
     entries = data.get("vulnerabilities") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise EnrichmentError(f"{name}: vulnerabilities: missing or not a list (not a KEV catalog?)")
