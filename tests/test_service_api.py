@@ -238,6 +238,12 @@ def test_reports_say_which_data_they_were_scanned_against(configured: LLAPI) -> 
     assert {"nvd", "cve5", "kev"} <= set(data["sources"])
     assert data["sources"]["cve5"] == {"records": data["sources"]["cve5"]["records"], "updated": data["updated"],
                                        "origin": "bundled sample"}
+    from timesys_ci.report import parse_report
+
+    parsed = parse_report(report)
+    assert parsed.summary.vuln_data == data
+    curl = next(f for f in parsed.findings if f.cve_id == "CVE-2024-7264")
+    assert curl.sources == ("nvd", "cve5:curl") and curl.fixed_versions == ("8.9.1",)
 
 
 def test_exported_report_is_base64_gzip(local_vigiles: LocalVigiles) -> None:

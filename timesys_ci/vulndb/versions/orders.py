@@ -51,12 +51,17 @@ class VersionOrder:
         return f"<version order {self.name}>"
 
 
+@functools.lru_cache(maxsize=65536)
+def _generic_key(text: str) -> Optional[Version]:
+    version = Version(text)
+    return version if version.known else None
+
+
 class GenericOrder(VersionOrder):
     name = "generic"
 
     def key(self, text: str) -> Optional[Any]:
-        version = Version(text)
-        return version if version.known else None
+        return _generic_key(text)
 
     def branch(self, text: str) -> Optional[Tuple[Any, ...]]:
         version = Version(text)
@@ -328,6 +333,7 @@ def ecosystem_order(ecosystem: Optional[str]) -> VersionOrder:
     return GENERIC
 
 
+@functools.lru_cache(maxsize=4096)
 def order_for(version_type: Optional[str], *, product: Optional[str] = None) -> Optional[VersionOrder]:
     """The order for a CVE JSON 5 ``versionType`` (or an OSV range type) of ``product``; None for VCS types."""
     kind = (version_type or "").strip().lower()
