@@ -54,10 +54,11 @@ def assert_report_outputs(result: ActionRun, harness: Harness, base_url: str) ->
     out = result.outputs
     assert re.fullmatch(re.escape(base_url) + r"/cves/reports/" + re.escape(out["report-token"]), out["report-url"])
     assert TOKEN.match(out["manifest-token"]) and TOKEN.match(out["report-token"])
-    # examples/core-image-minimal.vigiles.json against the bundled data: busybox critical, linux-yocto high.
+    # examples/core-image-minimal.vigiles.json against the bundled data: busybox critical (no fix known), then
+    # upgradable: linux-yocto high (NVD, and the kernel CNA's CVE-2025-21772) and five OpenSSL CNA CVEs.
     assert {k: out[k] for k in ("unfixed", "unapplied", "upgradable", "fixed", "whitelisted")} == {
-        "unfixed": "2", "unapplied": "0", "upgradable": "0", "fixed": "6", "whitelisted": "0"}
-    assert (out["critical"], out["high"], out["medium"], out["low"]) == ("1", "1", "0", "0")
+        "unfixed": "1", "unapplied": "0", "upgradable": "7", "fixed": "6", "whitelisted": "0"}
+    assert (out["critical"], out["high"], out["medium"], out["low"]) == ("1", "2", "3", "1")
     assert out["sarif-file"] == str(harness.workdir / "vigiles.sarif")
     sarif = json.loads(Path(out["sarif-file"]).read_text())
     assert sarif["version"] == "2.1.0"
