@@ -53,13 +53,13 @@ from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from timesys_ci.sbom.model import Package
+from timesys_ci.sbom.purl import parse_purl, purl_vendor_product
 from timesys_ci.vulndb.cpe import ANY, NA, Cpe, try_parse_cpe, value_matches
 from timesys_ci.vulndb.products import (
     PACKAGE_NAME_PRODUCTS,
     PRODUCT_ALIASES,
     UPSTREAM_ECOSYSTEMS,
     cna_cpe_names,
-    parse_purl,
     purl_ecosystem,
 )
 from timesys_ci.vulndb.record import Affected, Configuration, CpeMatch, Node, VersionEntry, VulnRecord
@@ -136,10 +136,9 @@ def _probes_for(package: Package, identifier: str) -> List[Probe]:
         if package.name:
             probes.append(Probe(identifier, None, package.name.lower(), version))
     elif identifier == "PURL":
-        purl = parse_purl(package.purl)
-        if purl:
-            probes.append(Probe(identifier, purl.namespace.rsplit("/", 1)[-1] if purl.namespace else None,
-                                purl.name.lower(), version))
+        named = purl_vendor_product(package.purl)
+        if named:
+            probes.append(Probe(identifier, named[0].lower() if named[0] else None, named[1].lower(), version))
     else:
         raise ValueError(f"unknown vuln identifier {identifier!r}; expected one of {', '.join(IDENTIFIERS)}")
     return probes
@@ -495,7 +494,7 @@ def _osv_applies(entry: Affected, package: Package, probes: Sequence[Probe]) -> 
     if purl.name.lower() not in _osv_entry_names(entry) and package.name.lower() not in _osv_entry_names(entry):
         return False, False, ""
     version = purl.version or package.version
-    epoch = purl.qualifiers.get("epoch")
+    epoch = (purl.qualifiers if isinstance(purl.qualifiers, dict) else {}).get("epoch")
     if epoch and ":" not in version:
         version = f"{epoch}:{version}"
     return True, True, version
