@@ -54,10 +54,11 @@ def assert_report_outputs(result: ActionRun, harness: Harness, base_url: str) ->
     out = result.outputs
     assert re.fullmatch(re.escape(base_url) + r"/cves/reports/" + re.escape(out["report-token"]), out["report-url"])
     assert TOKEN.match(out["manifest-token"]) and TOKEN.match(out["report-token"])
-    # examples/core-image-minimal.vigiles.json against the bundled data: busybox critical, linux-yocto high.
+    # examples/core-image-minimal.vigiles.json against the bundled data: busybox critical (no fix known), then
+    # upgradable: linux-yocto high (NVD, and the kernel CNA's CVE-2025-21772) and five OpenSSL CNA CVEs.
     assert {k: out[k] for k in ("unfixed", "unapplied", "upgradable", "fixed", "whitelisted")} == {
-        "unfixed": "2", "unapplied": "0", "upgradable": "0", "fixed": "6", "whitelisted": "0"}
-    assert (out["critical"], out["high"], out["medium"], out["low"]) == ("1", "1", "0", "0")
+        "unfixed": "1", "unapplied": "0", "upgradable": "7", "fixed": "6", "whitelisted": "0"}
+    assert (out["critical"], out["high"], out["medium"], out["low"]) == ("1", "2", "3", "1")
     assert out["sarif-file"] == str(harness.workdir / "vigiles.sarif")
     sarif = json.loads(Path(out["sarif-file"]).read_text())
     assert sarif["version"] == "2.1.0"
@@ -74,7 +75,8 @@ def test_local_embedded_service_gate_fails_the_step(harness: Harness, tmp_path: 
     assert "TIMESYS_CI_SKIP_INSTALL is set" in result.steps["install"].stdout
     assert result.failed and upload.returncode == 1, upload.stderr
     assert result.outputs["gate"] == "fail" and result.outputs["exit-code"] == "1"
-    assert result.outputs["failing"] == "2"  # the CLI's default fail-on high: busybox critical, linux-yocto high
+    # the CLI's default fail-on high: busybox critical; linux-yocto and openssl high (upgradable, gated too)
+    assert result.outputs["failing"] == "3"
     embedded_url = re.match(r"http://127\.0\.0\.1:\d+", result.outputs["report-url"])
     assert embedded_url, result.outputs["report-url"]
     assert_report_outputs(result, harness, embedded_url.group(0))

@@ -42,7 +42,7 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
                       help="also fail on CVEs in CISA KEV (--no-fail-on-kev: not even if the policy says so)")
     gate.add_argument("--fail-on-epss", type=float, metavar="P", help="also fail at or above this EPSS probability")
     gate.add_argument("--cvss-version", choices=("3", "4", "any"), help="which CVSS score sets the severity band")
-    gate.add_argument("--categories", metavar="LIST", help="gated categories: unfixed,unapplied,upgradable")
+    gate.add_argument("--categories", metavar="LIST", help="gated categories (default all): unfixed,unapplied,upgradable")
     gate.add_argument("--scope", metavar="LIST", help="gated scopes: kernel,toolchain,userspace")
     gate.add_argument("--new-only", action=argparse.BooleanOptionalAction, default=None,
                       help="only findings new since the baseline fail (--no-new-only: all, whatever the policy says)")

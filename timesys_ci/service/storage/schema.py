@@ -148,6 +148,13 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE TABLE epss (cve_id TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL);
     """,
     _seal_api_keys,
+    # 3: vulnerability data lives in its own file (vulndb.sqlite3); legacy_vulns moved the rows there first
+    """
+    DROP TABLE IF EXISTS vuln_products;
+    DROP TABLE IF EXISTS vulns;
+    DROP TABLE IF EXISTS kev;
+    DROP TABLE IF EXISTS epss;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
