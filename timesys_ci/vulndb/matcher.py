@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from timesys_ci.sbom.model import Package
+from timesys_ci.sbom.purl import purl_vendor_product
 from timesys_ci.vulndb.cpe import ANY, NA, Cpe, try_parse_cpe, value_matches
 from timesys_ci.vulndb.record import Configuration, CpeMatch, Node, VulnRecord
 from timesys_ci.vulndb.versions import in_range, is_unknown_version
@@ -58,14 +59,7 @@ class Match:
 
 
 def _purl_name(purl: str) -> Optional[Tuple[Optional[str], str]]:
-    if not purl.startswith("pkg:"):
-        return None
-    path = purl[4:].split("?", 1)[0].split("#", 1)[0].split("@", 1)[0]
-    parts = [part for part in path.split("/") if part]
-    if len(parts) < 2:
-        return None
-    namespace = parts[-2] if len(parts) > 2 else None
-    return namespace, parts[-1]
+    return purl_vendor_product(purl)
 
 
 def _cpe_version(cpe: Cpe) -> str:
