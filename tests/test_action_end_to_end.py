@@ -74,7 +74,7 @@ def test_local_embedded_service_gate_fails_the_step(harness: Harness, tmp_path: 
     assert "TIMESYS_CI_SKIP_INSTALL is set" in result.steps["install"].stdout
     assert result.failed and upload.returncode == 1, upload.stderr
     assert result.outputs["gate"] == "fail" and result.outputs["exit-code"] == "1"
-    assert result.outputs["failing"] == "1"  # --fail-on critical: busybox's CVE-2022-48174 only
+    assert result.outputs["failing"] == "2"  # the CLI's default fail-on high: busybox critical, linux-yocto high
     embedded_url = re.match(r"http://127\.0\.0\.1:\d+", result.outputs["report-url"])
     assert embedded_url, result.outputs["report-url"]
     assert_report_outputs(result, harness, embedded_url.group(0))
@@ -126,6 +126,16 @@ def test_gate_result_and_fail_build(harness: Harness, local_vigiles: LocalVigile
     warned = "::warning::timesys-ci: gate failed (exit 1)" in result.steps["upload"].stdout
     assert warned is (gate == "fail" and not step_fails)
     assert result.steps["cleanup"].returncode == 0
+
+
+def test_pyproject_fail_on_applies_under_the_action(harness: Harness, local_vigiles: LocalVigiles) -> None:
+    """Precedence under the action as in the CLI: input > policy file > pyproject.toml > default (issue 12 item 7)."""
+    (harness.workdir / "pyproject.toml").write_text('[tool.timesys-ci]\nfail-on = "critical"\n')
+    text, _ = key_input(local_vigiles)
+    result = run(harness, key=text)
+    assert result.outputs["failing"] == "1"  # pyproject's critical: busybox only, not linux-yocto's high CVE
+    assert "Gate: FAIL, 1 finding(s) (fail-on critical)" in result.steps["upload"].stdout
+    assert run(harness, key=text, **{"severity-cutoff": "none"}).outputs["gate"] == "pass"  # the input wins
 
 
 def test_summary_and_annotations_off(harness: Harness, local_vigiles: LocalVigiles) -> None:

@@ -56,6 +56,7 @@ class Finding:
     kev: bool = False
     epss: Optional[float] = None
     scope: str = "userspace"
+    kev_known: bool = False  # the report said whether it is in KEV (`kev` present), so `kev` False means "not in it"
 
     @property
     def key(self) -> Tuple[str, str]:
@@ -238,6 +239,7 @@ def _parse_entry(entry: Any, package: str, where: str) -> Finding:
         kev=_flag(entry.get("kev"), f"{where}.kev"),
         epss=epss,
         scope=scope,
+        kev_known=entry.get("kev") is not None,
     )
 
 
