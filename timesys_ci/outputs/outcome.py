@@ -4,23 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
+from timesys.core.version import TOOL_NAME
 from timesys_ci.gate.evaluate import NOT_NEW_NOTE, FindingVerdict, GateResult
 from timesys_ci.gate.policy import GatePolicy
 from timesys_ci.report import Finding, ReportSummary
 from timesys_ci.sbom.coverage import Coverage, names
 
-TOOL_NAME = "timesys-ci"
 # Where SARIF consumers send users to learn about the tool.
-TOOL_INFORMATION_URI = "https://pypi.org/project/timesys-ci/"
-
-
-def tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("timesys-ci")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0+unknown"
+TOOL_INFORMATION_URI = f"https://pypi.org/project/{TOOL_NAME}/"
 
 
 @dataclass(frozen=True)

@@ -23,16 +23,9 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, List, Optional, Union
 
+from timesys.core.version import TOOL_NAME, tool_version
 from timesys_ci.gate.evaluate import FindingVerdict
-from timesys_ci.outputs.outcome import (
-    TOOL_INFORMATION_URI,
-    TOOL_NAME,
-    GateOutcome,
-    fix_text,
-    nvd_url,
-    tool_version,
-    verdict_detail,
-)
+from timesys_ci.outputs.outcome import TOOL_INFORMATION_URI, GateOutcome, fix_text, nvd_url, verdict_detail
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "timesysCiFinding/v1"

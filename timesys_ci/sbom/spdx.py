@@ -16,12 +16,10 @@ import re
 from typing import Any, Dict, List, Optional
 
 from timesys_ci.sbom.errors import SbomError
-from timesys_ci.sbom.fields import Fields
-from timesys_ci.sbom.model import Package, Sbom
-from timesys_ci.sbom.packages import is_placeholder, make_package, merge_duplicates
+from timesys_ci.sbom.fields import Fields, loose_objects, loose_text
+from timesys_ci.sbom.model import SPDX_JSON, SPDX_TAG, Package, Sbom, is_placeholder
+from timesys_ci.sbom.packages import make_package, merge_duplicates
 
-JSON_FORMAT_ID = "spdx-json"
-TAG_FORMAT_ID = "spdx-tag"
 _CPE_TYPES = {"cpe23type", "cpe22type"}
 _FIXED_CVES = re.compile(r"CVEs fixed:\s*((?:CVE-\d+-\d+[\s,]*)+)", re.IGNORECASE)
 _CVE_ID = re.compile(r"CVE-\d+-\d+", re.IGNORECASE)
@@ -67,10 +65,16 @@ def _package(fields: Fields) -> Optional[Package]:
         purl=purl,
         patched_cves=patched_from_source_info(fields.text("sourceInfo")),
         license=fields.text("licenseDeclared") if is_placeholder(declared) else declared,
+        supplier=loose_text(fields.data, "supplier"),
+        download_location=loose_text(fields.data, "downloadLocation"),
+        checksums=[(loose_text(item, "algorithm"), loose_text(item, "checksumValue"))
+                   for item in loose_objects(fields.data, "checksums")],
+        homepage=loose_text(fields.data, "homepage"),
+        summary=loose_text(fields.data, "summary") or loose_text(fields.data, "description"),
     )
 
 
-def read_spdx(document: Any, source: Optional[str] = None, format_id: str = JSON_FORMAT_ID) -> Sbom:
+def read_spdx(document: Any, source: Optional[str] = None, format_id: str = SPDX_JSON) -> Sbom:
     """Build an :class:`Sbom` from a decoded SPDX 2 JSON document (or the tag-value reader's equivalent)."""
     if not isinstance(document, dict):
         raise SbomError("SPDX document must be a JSON object", source)
@@ -88,6 +92,7 @@ def read_spdx(document: Any, source: Optional[str] = None, format_id: str = JSON
         packages=packages,
         source=source,
         manifest_version=top.text("spdxVersion"),
+        created=loose_text(top.data.get("creationInfo"), "created"),
     )
 
 
@@ -99,6 +104,11 @@ _PACKAGE_TAGS = {
     "PackageSourceInfo": "sourceInfo",
     "PackageLicenseConcluded": "licenseConcluded",
     "PackageLicenseDeclared": "licenseDeclared",
+    "PackageSupplier": "supplier",
+    "PackageDownloadLocation": "downloadLocation",
+    "PackageHomePage": "homepage",
+    "PackageSummary": "summary",
+    "PackageDescription": "description",
 }
 # Tags that open a section other than a package: what follows no longer describes the package.
 _SECTION_TAGS = {"FileName", "SnippetSPDXID", "LicenseID", "Relationship", "Annotator"}
@@ -137,6 +147,8 @@ def spdx_tag_document(text: str, source: Optional[str] = None) -> Dict[str, Any]
             document["spdxVersion"] = value
         elif tag == "DocumentName":
             document["name"] = value
+        elif tag == "Created":
+            document["creationInfo"] = {"created": value}
         elif tag == "PackageName":
             package = {"name": value, "externalRefs": []}
             document["packages"].append(package)
@@ -146,6 +158,9 @@ def spdx_tag_document(text: str, source: Optional[str] = None) -> Dict[str, Any]
             continue
         elif tag in _PACKAGE_TAGS:
             package[_PACKAGE_TAGS[tag]] = value
+        elif tag == "PackageChecksum":  # "SHA256: 52b5..."
+            algorithm, _, digest = value.partition(":")
+            package.setdefault("checksums", []).append({"algorithm": algorithm.strip(), "checksumValue": digest.strip()})
         elif tag == "ExternalRef":
             parts = value.split(None, 2)
             if len(parts) != 3:
@@ -160,4 +175,4 @@ def spdx_tag_document(text: str, source: Optional[str] = None) -> Dict[str, Any]
 
 def read_spdx_tag(text: str, source: Optional[str] = None) -> Sbom:
     """Build an :class:`Sbom` from SPDX 2 tag-value text."""
-    return read_spdx(spdx_tag_document(text, source), source, TAG_FORMAT_ID)
+    return read_spdx(spdx_tag_document(text, source), source, SPDX_TAG)
