@@ -7,7 +7,7 @@ import pytest
 
 from tests.exports_support import cyclonedx_errors, load_manifest, manifest_sbom, spdx_errors
 from timesys_ci.service.exports import ExportError, convert_manifest
-from timesys_ci.sbom import SbomError
+from timesys_ci.sbom import Sbom, SbomError, load_sbom
 from timesys_ci.sbom.licenses import declared_license, spdx_expression
 
 TIMESTAMP = "2026-11-27T16:31:05Z"
@@ -197,3 +197,57 @@ def test_malformed_manifest_is_rejected_naming_the_field() -> None:
         manifest_sbom({"packages": ["openssl"]})
     with pytest.raises(SbomError, match=r"packages\['openssl'\]"):
         manifest_sbom({"packages": {"openssl": "3.2.3"}})
+
+
+def _described(sbom: Sbom) -> dict:
+    """What an SBOM says about each package that a conversion must carry."""
+    return {package.ref: (package.supplier_name, package.download_location, package.checksums, package.homepage,
+                          package.summary, package.declared_license.expression if package.declared_license else None,
+                          sorted(package.patched_cves), package.package_url, package.cpe_names)
+            for package in sbom.packages}
+
+
+@pytest.mark.parametrize(("fmt", "file_format"), [("spdx", "json"), ("spdx", "tag"), ("cyclonedx", "json"),
+                                                  ("cyclonedx", "xml")])
+def test_a_conversion_reads_back_as_it_was_described(fmt: str, file_format: str) -> None:
+    original = manifest_sbom()
+    converted = load_sbom(convert_manifest(original, fmt, file_format=file_format, timestamp=TIMESTAMP)[0].decode())
+    assert _described(converted) == _described(original)
+    assert converted.created == TIMESTAMP and converted.manifest_name == original.manifest_name
+
+
+def test_statements_about_cves_travel_with_the_conversion() -> None:
+    manifest = load_manifest()
+    manifest["whitelist"] = ["CVE-2099-0001"]
+    manifest["packages"]["openssl"]["ignore_cves"] = ["CVE-2099-0002"]
+    manifest["vulnerabilities"] = [
+        {"id": "CVE-2099-0003", "analysis": {"state": "not_affected", "justification": "code_not_present"},
+         "affects": [{"product": "zlib"}]},
+        {"id": "CVE-2099-0004", "analysis": {"state": "fixed"}, "affects": [{"product": "zlib"}]},  # no CycloneDX state
+        {"id": "CVE-2099-0005", "analysis": {"state": "not_affected"}, "affects": [{"product": "not-listed"}]},
+    ]
+    bom = json.loads(convert_manifest(manifest_sbom(manifest), "cyclonedx", timestamp=TIMESTAMP)[0])
+    stated = {(item["id"], item["analysis"]["state"], tuple(ref["ref"] for ref in item.get("affects", [])))
+              for item in bom["vulnerabilities"]}
+    assert stated == {("CVE-2099-0001", "not_affected", ()), ("CVE-2099-0002", "not_affected", ("openssl@3.2.3",)),
+                      ("CVE-2099-0003", "not_affected", ("zlib@1.3.1",)),
+                      ("CVE-2099-0004", "in_triage", ("zlib@1.3.1",))}  # never widened, never made a fix
+    busybox = next(item for item in bom["components"] if item["name"] == "busybox")
+    assert busybox["pedigree"] == {"patches": [{"type": "backport", "diff": {"url": "CVE-2023-42363.patch"},
+                                                "resolves": [{"type": "security", "id": "CVE-2023-42363"}]}]}
+    spdx = json.loads(convert_manifest(manifest_sbom(manifest), "spdx", timestamp=TIMESTAMP)[0])
+    assert [item["comment"] for item in spdx["annotations"]] == ["timesys-ci VEX: CVE-2099-0001 not_affected"]
+    packages = {package["name"]: package for package in spdx["packages"]}
+    assert [item["comment"] for item in packages["zlib"]["annotations"]] == [
+        "timesys-ci VEX: CVE-2099-0003 not_affected (code_not_present)", "timesys-ci VEX: CVE-2099-0004 fixed"]
+    assert packages["busybox"]["sourceInfo"] == "CVEs fixed: CVE-2023-42363"
+    assert spdx_errors(json.dumps(spdx), "2.3") == []
+
+
+def test_a_package_named_by_its_cve_product_gets_that_products_cpe() -> None:
+    manifest = load_manifest()
+    manifest["packages"]["ncurses"].pop("cpe_id")  # cve_product gnu:ncurses, cve_version 6.4
+    manifest["packages"]["zlib"].pop("cpe_id")  # cve_product zlib: the name, which every reader assumes anyway
+    bom = json.loads(convert_manifest(manifest_sbom(manifest), "cyclonedx", timestamp=TIMESTAMP)[0])
+    cpes = {item["name"]: item.get("cpe") for item in bom["components"]}
+    assert cpes["ncurses"] == "cpe:2.3:*:gnu:ncurses:6.4:*:*:*:*:*:*:*" and cpes["zlib"] is None

@@ -187,6 +187,14 @@ class Sbom:
         """What the document describes: its name, else the image, else "sbom"."""
         return (known(self.manifest_name) or known(self.image) or "sbom").strip()
 
+    def cve_statements(self) -> List[VulnerabilityStatement]:
+        """Everything the SBOM says about CVEs other than patches, as statements: whitelisted CVEs (every package),
+        each package's ignored CVEs (not affected) and the document's own statements, in that order."""
+        statements = [VulnerabilityStatement(cve, "not_affected") for cve in sorted(self.whitelist)]
+        statements += [VulnerabilityStatement(cve, "not_affected", package.name)
+                       for package in self.packages for cve in package.ignored_cves]
+        return statements + list(self.vulnerabilities)
+
     def fingerprint(self) -> str:
         """A digest of everything the SBOM says (not where it was read from): equal content, equal digest."""
         content = asdict(self)

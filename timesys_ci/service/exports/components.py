@@ -19,15 +19,21 @@ def sbom_packages(sbom: Optional[Sbom]) -> list[Package]:
                                                        package.key or package.name))
 
 
+def packages_named(packages: Iterable[Package]) -> dict[str, list[Package]]:
+    """The packages each name or manifest key stands for: what a statement about that name applies to."""
+    named: dict[str, list[Package]] = {}
+    for package in packages:
+        for name in dict.fromkeys((package.name, package.key or package.name)):
+            named.setdefault(name, []).append(package)
+    return named
+
+
 class ComponentIndex:
     """Finds the package a report row is about: by name, then by version or CVE version."""
 
     def __init__(self, packages: Iterable[Package]) -> None:
         self.packages: list[Package] = list(packages)
-        self._by_name: dict[str, list[Package]] = {}
-        for package in self.packages:
-            for name in {package.name, package.key or package.name}:
-                self._by_name.setdefault(name, []).append(package)
+        self._by_name = packages_named(self.packages)
 
     def resolve(self, name: str, version: str) -> Package:
         """The matching package; adds a bare one (so VEX refs still resolve) when the SBOM has none."""

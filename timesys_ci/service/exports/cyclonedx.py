@@ -22,7 +22,7 @@ from timesys_ci.report import Finding, ReportSummary, severity_from_score
 from timesys_ci.sbom.licenses import DeclaredLicense
 from timesys_ci.sbom.model import Package, Sbom
 
-from .components import ComponentIndex, sbom_packages
+from .components import ComponentIndex, packages_named, sbom_packages
 from .cyclonedx_xml import bom_to_xml
 from .errors import ExportError
 
@@ -167,33 +167,18 @@ def _patches(package: Package) -> list[dict[str, Any]]:
 
 
 def _statements(sbom: Sbom, packages: Sequence[Package]) -> list[dict[str, Any]]:
-    """The SBOM's own statements about CVEs: whitelisted (every package), ignored per package, VEX statements.
-
-    One entry per CVE, analysis and scope, affecting every package it is stated for; a statement about a package
-    the export does not list is left out rather than widened to every package.
-    """
-    refs: dict[str, str] = {}
-    for package in packages:
-        for name in (package.name, package.key):
-            if name:
-                refs.setdefault(name, package.ref)
+    """What the SBOM says about CVEs (`Sbom.cve_statements`) as vulnerabilities: one entry per CVE, analysis and
+    scope, affecting every package it names (as the scanner applies it: by name or manifest key). A statement about
+    a package the export does not list is left out rather than widened to every package."""
+    named = packages_named(packages)
     grouped: dict[tuple[str, str, Optional[str], tuple[str, ...], bool], list[str]] = {}
-
-    def state_of(vuln_id: str, state: str, justification: Optional[str], patches: tuple[str, ...],
-                 ref: Optional[str]) -> None:
-        targets = grouped.setdefault((vuln_id, state, justification, patches, ref is None), [])
-        if ref is not None and ref not in targets:
-            targets.append(ref)
-
-    for cve in sorted(sbom.whitelist):
-        state_of(cve, "not_affected", None, (), None)
-    for package in packages:
-        for cve in package.ignored_cves:
-            state_of(cve, "not_affected", None, (), package.ref)
-    for statement in sbom.vulnerabilities:
-        ref = refs.get(statement.package) if statement.package is not None else None
-        if statement.package is None or ref is not None:
-            state_of(statement.id, statement.state, statement.justification, tuple(statement.patches), ref)
+    for statement in sbom.cve_statements():
+        about = named.get(statement.package, []) if statement.package is not None else []
+        if statement.package is not None and not about:
+            continue
+        key = (statement.id, statement.state, statement.justification, tuple(statement.patches), not about)
+        targets = grouped.setdefault(key, [])
+        targets += [package.ref for package in about if package.ref not in targets]
     entries = []
     for number, ((vuln_id, state, justification, patches, everywhere), targets) in enumerate(grouped.items(), 1):
         item: dict[str, Any] = {"bom-ref": f"vex:{number}:{vuln_id}", "id": vuln_id, "source": _source(vuln_id)}
@@ -205,17 +190,33 @@ def _statements(sbom: Sbom, packages: Sequence[Package]) -> list[dict[str, Any]]
 
 
 def _stated_analysis(state: str, justification: Optional[str], patches: tuple[str, ...]) -> dict[str, Any]:
-    spelled = state.lower().replace(" ", "_").replace("-", "_")
-    normal = _STATE_ALIASES.get(spelled, spelled)
-    analysis: dict[str, Any] = {"state": normal if normal in _STATES else "in_triage"}
-    notes = [] if normal in _STATES else [f"Stated as: {state}."]
+    """A statement's analysis. Only a CycloneDX state is taken as one: the scanner reads nothing else, so mapping
+    "fixed" to resolved here would make the converted SBOM suppress what the upload reported."""
+    known = state if state in _STATES else None
+    notes = [] if known else [f"Stated as: {state}."]
+    return _analysis_object(known or "in_triage", justification, notes, patches)
+
+
+def _state(text: Optional[str]) -> Optional[str]:
+    """The CycloneDX analysis state a triage or statement names (`Not Affected`, `fixed`, ...), or None."""
+    spelled = (text or "").lower().replace(" ", "_").replace("-", "_")
+    state = _STATE_ALIASES.get(spelled, spelled)
+    return state if state in _STATES else None
+
+
+def _analysis_object(state: str, justification: Optional[str], notes: list[str], fixed_by: Sequence[str],
+                     response: Sequence[str] = ()) -> dict[str, Any]:
+    """An `analysis`: a justification CycloneDX does not list, and the fixes, go into `detail` with `notes`."""
+    analysis: dict[str, Any] = {"state": state}
     code = (justification or "").lower().replace(" ", "_")
     if code in _JUSTIFICATIONS:
         analysis["justification"] = code
     elif justification:
-        notes.append(f"Justification: {justification}.")
-    if patches:
-        notes.append("Patched by: " + ", ".join(patches) + ".")
+        notes = [*notes, f"Justification: {justification}."]
+    if response:
+        analysis["response"] = list(response)
+    if fixed_by:
+        notes = [*notes, "Fixed by: " + ", ".join(fixed_by) + "."]
     if notes:
         analysis["detail"] = " ".join(notes)
     return analysis
@@ -318,20 +319,7 @@ def _method(cvss_version: Optional[str]) -> str:
 
 
 def _analysis(row: Finding) -> dict[str, Any]:
-    triage = (row.vuln_status or "").replace(" ", "_").replace("-", "_")
-    triage = _STATE_ALIASES.get(triage, triage)
-    state = triage if triage in _STATES else _CATEGORY_STATE.get(row.category, "exploitable")
-    analysis: dict[str, Any] = {"state": state}
+    state = _state(row.vuln_status) or _CATEGORY_STATE.get(row.category, "exploitable")
     notes = [f"Vigiles status: {row.status}."] if row.status else []
-    justification = (row.justification or "").lower().replace(" ", "_")
-    if justification in _JUSTIFICATIONS:
-        analysis["justification"] = justification
-    elif row.justification:
-        notes.append(f"Justification: {row.justification}.")
-    if row.category in ("unapplied", "upgradable") and state == "exploitable":
-        analysis["response"] = ["update"]
-    if row.fixedby:
-        notes.append("Fixed by: " + ", ".join(row.fixedby) + ".")
-    if notes:
-        analysis["detail"] = " ".join(notes)
-    return analysis
+    update = row.category in ("unapplied", "upgradable") and state == "exploitable"
+    return _analysis_object(state, row.justification, notes, row.fixedby, ["update"] if update else ())

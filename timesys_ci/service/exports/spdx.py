@@ -17,8 +17,9 @@ from typing import Any, Optional, Sequence
 from timesys.core.choices import DEFAULT_SPDX_VERSION, SPDX_VERSIONS
 from timesys.core.version import TOOL_NAME, tool_version
 from timesys_ci.sbom.model import Package, Sbom
+from timesys_ci.sbom.spdx import vex_comment
 
-from .components import sbom_packages
+from .components import packages_named, sbom_packages
 from .errors import ExportError
 
 NOASSERTION = "NOASSERTION"
@@ -122,8 +123,14 @@ def spdx_json(sbom: Sbom, version: str, timestamp: str) -> bytes:
         "packages": [{key: value for key, value in root.items() if value is not None}],
         "relationships": [{"spdxElementId": _DOCUMENT_ID, "relationshipType": "DESCRIBES", "relatedSpdxElement": _ROOT_ID}],
     }
+    annotations = _vex_annotations(sbom, packages, timestamp)
+    if annotations.get(_DOCUMENT_ID):
+        document["annotations"] = annotations[_DOCUMENT_ID]
     for package in packages:
-        document["packages"].append(_package_json(package, version))
+        item = _package_json(package, version)
+        if annotations.get(package.spdx_id):
+            item["annotations"] = annotations[package.spdx_id]
+        document["packages"].append(item)
         document["relationships"].append(
             {"spdxElementId": _ROOT_ID, "relationshipType": "CONTAINS", "relatedSpdxElement": package.spdx_id}
         )
@@ -131,6 +138,24 @@ def spdx_json(sbom: Sbom, version: str, timestamp: str) -> bytes:
     if extracted:
         document["hasExtractedLicensingInfos"] = extracted
     return json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def _vex_annotations(sbom: Sbom, packages: Sequence[_Package], timestamp: str) -> dict[str, list[dict[str, str]]]:
+    """SPDX id -> the annotations carrying the SBOM's statements about CVEs (`Sbom.cve_statements`): the document's
+    for statements about every package, each package's for its own. A statement about a package the document does
+    not list is left out rather than widened to every package."""
+    spdx_ids = {package.package.ref: package.spdx_id for package in packages}  # refs are unique in the document
+    ids_of = {name: [spdx_ids[package.ref] for package in named]
+              for name, named in packages_named([entry.package for entry in packages]).items()}
+    annotations: dict[str, list[dict[str, str]]] = {}
+    for statement in sbom.cve_statements():
+        for spdx_id in ids_of.get(statement.package, []) if statement.package is not None else [_DOCUMENT_ID]:
+            comment = vex_comment(statement)
+            listed = annotations.setdefault(spdx_id, [])
+            if all(item["comment"] != comment for item in listed):
+                listed.append({"annotationDate": timestamp, "annotationType": "REVIEW",
+                               "annotator": f"Tool: {TOOL_NAME}-{tool_version()}", "comment": comment})
+    return annotations
 
 
 def _package_json(entry: _Package, version: str) -> dict[str, Any]:
@@ -219,6 +244,15 @@ def spdx_tag_value(sbom: Sbom, version: str, timestamp: str, *, lite: bool = Fal
         f"Relationship: {item['spdxElementId']} {item['relationshipType']} {item['relatedSpdxElement']}"
         for item in document["relationships"]
     )
+    annotated = [(document["SPDXID"], item) for item in document.get("annotations", [])]
+    annotated += [(package["SPDXID"], item) for package in document["packages"] for item in package.get("annotations", [])]
+    for spdx_id, item in annotated if not lite else []:
+        lines.append("")
+        lines.append(f"Annotator: {item['annotator']}")
+        lines.append(f"AnnotationDate: {item['annotationDate']}")
+        lines.append(f"AnnotationType: {item['annotationType']}")
+        lines.append(f"SPDXREF: {spdx_id}")
+        lines.append(f"AnnotationComment: <text>{_text_block(item['comment'])}</text>")
     for extracted in document.get("hasExtractedLicensingInfos", []):
         lines.append("")
         lines.append(f"LicenseID: {extracted['licenseId']}")
