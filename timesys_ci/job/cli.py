@@ -172,7 +172,7 @@ def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
                                                 dash_config=str(local.dashboard_config), timeout=flags.timeout,
                                                 group_token=flags.group_token, folder_token=flags.folder_token),
                                     environ={})
-        REDACTOR.add(settings.key.key.get_secret_value() if settings.key else None)
+        REDACTOR.add(settings.key.key_text if settings.key else None)
         settings.apply(timesys.llapi)
         args.local_service = local
         yield timesys.llapi
