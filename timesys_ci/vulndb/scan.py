@@ -45,7 +45,7 @@ from timesys_ci.vulndb.match import DEFAULT_IDENTIFIERS, candidate_products, pac
 from timesys_ci.vulndb.merge import MergedFinding, display_record, merge
 from timesys_ci.vulndb.record import VulnRecord
 
-SCOPED_CATEGORIES = ("unfixed", "unapplied", "upgradable", "fixed")
+SCOPED_CATEGORIES = (*AFFECTED_CATEGORIES, "fixed")
 RESOLVED_STATES = frozenset({"resolved", "resolved_with_pedigree"})
 SUPPRESSED_STATES = frozenset({"not_affected", "false_positive"})
 AFFECTED_STATES = frozenset({"exploitable", "in_triage"})

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from timesys.core.choices import CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS, DEFAULT_CYCLONEDX_FORMAT
 from timesys.core.version import TOOL_NAME, tool_version
-from timesys_ci.report import Finding, ReportSummary, severity_from_score
+from timesys_ci.report import AFFECTED_CATEGORIES, Finding, ReportSummary, severity_from_score
 from timesys_ci.sbom.licenses import DeclaredLicense
 from timesys_ci.sbom.model import Package, Sbom
 
@@ -268,7 +268,7 @@ def _vulnerability(row: Finding, ref: str, version: str) -> dict[str, Any]:
     ratings = list(_ratings(row, version))
     if ratings:
         item["ratings"] = ratings
-    if row.fixed_version and row.category not in ("fixed", "whitelisted"):
+    if row.fixed_version and row.category in AFFECTED_CATEGORIES:
         item["recommendation"] = f"Upgrade {row.package} to {row.fixed_version} or later."
     item["analysis"] = _analysis(row)
     item["affects"] = [{"ref": ref}]

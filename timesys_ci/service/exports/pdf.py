@@ -4,7 +4,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Optional, Sequence
 
-from timesys_ci.report import Finding, ReportSummary
+from timesys_ci.report import AFFECTED_CATEGORIES, Finding, ReportSummary
 from timesys_ci.sbom.model import Sbom
 
 from .pdf_writer import MEDIA_TYPE, PAGE_BREAK, Line, render_pdf
@@ -47,7 +47,7 @@ def _summary_lines(
     lines.extend(Line(f"{label}: {value}") for label, value in facts if value)
     lines.append(Line("Summary", "heading"))
     lines.extend(Line(f"{label}: {count}", indent=12) for label, count in summary_counts(info.counts, rows))
-    open_rows = [row for row in rows if row.category not in ("fixed", "whitelisted")]
+    open_rows = [row for row in rows if row.category in AFFECTED_CATEGORIES]
     worst = sorted(open_rows, key=lambda row: (-(row.cvss if row.cvss is not None else -1.0), row.package, row.cve_id))[:10]
     if worst:
         lines.append(Line("Highest-scored open CVEs", "heading"))
