@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 from urllib.parse import quote
 
 from timesys.core.choices import CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS, DEFAULT_CYCLONEDX_FORMAT
 from timesys.core.version import TOOL_NAME, tool_version
 from timesys_ci.report import AFFECTED_CATEGORIES, Finding, ReportSummary, severity_from_score
-from timesys_ci.sbom.licenses import DeclaredLicense
 from timesys_ci.sbom.model import Package, Sbom
 
 from .components import ComponentIndex, packages_named, sbom_packages
 from .cyclonedx_xml import bom_to_xml
 from .errors import ExportError
+
+if TYPE_CHECKING:
+    from timesys_ci.sbom.licenses import DeclaredLicense
 
 _SERIAL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "timesys-ci.cyclonedx.serial")
 _STATES = ("resolved", "resolved_with_pedigree", "exploitable", "in_triage", "false_positive", "not_affected")
