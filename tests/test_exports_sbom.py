@@ -7,6 +7,7 @@ import pytest
 
 from tests.exports_support import cyclonedx_errors, load_manifest, manifest_sbom, spdx_errors
 from timesys_ci.service.exports import ExportError, convert_manifest
+from timesys_ci.service.exports.components import cpe_names
 from timesys_ci.sbom import Sbom, SbomError, load_sbom
 from timesys_ci.sbom.licenses import declared_license, spdx_expression
 
@@ -203,7 +204,7 @@ def _described(sbom: Sbom) -> dict:
     """What an SBOM says about each package that a conversion must carry."""
     return {package.ref: (package.supplier_name, package.download_location, package.checksums, package.homepage,
                           package.summary, package.declared_license.expression if package.declared_license else None,
-                          sorted(package.patched_cves), package.package_url, package.cpe_names)
+                          sorted(package.patched_cves), package.package_url, cpe_names(package))
             for package in sbom.packages}
 
 

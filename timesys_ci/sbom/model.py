@@ -6,6 +6,8 @@ checksums, download location, homepage, summary, licence). Readers leave a field
 None or empty when the document does not say; `is_placeholder` is the one rule for
 "says nothing" ("", UNKNOWN, NOASSERTION, ...). The properties at the end of
 `Package` are the export view of a package: they never change what is matched.
+(Which CPEs an export writes is `service/exports/components.py`'s: it builds them with
+`vulndb.cpe`, which the model stays below.)
 """
 from __future__ import annotations
 
@@ -112,27 +114,6 @@ class Package:
     def ref(self) -> str:
         """`name@version`: the package's identity in the exports (CycloneDX bom-ref, report rows)."""
         return f"{self.name}@{self.stated_version}" if self.stated_version else self.name
-
-    @property
-    def cpe_names(self) -> Tuple[str, ...]:
-        """The CPEs an export writes: the package's own, else the ones its CVE product names (Yocto's rule
-        `cpe:2.3:*:VENDOR:PRODUCT:VERSION:...`) when that product is not just the package name, which every
-        reader assumes anyway."""
-        own = tuple(cpe for cpe in self.cpe_ids if cpe.lower().startswith("cpe:"))
-        if own or not self.cve_product or self.cve_product == [self.name]:
-            return own
-        from timesys_ci.vulndb.cpe import ANY, Cpe
-
-        version = known(self.match_version) or ANY
-        derived = (token.rpartition(":") for token in self.cve_product)
-        return tuple(dict.fromkeys(Cpe(vendor=vendor or ANY, product=product, version=version).to_fs()
-                                   for vendor, _, product in derived if product))
-
-    @property
-    def cpe(self) -> str:
-        """The first CPE 2.3 name, else the first CPE of any form, else ""."""
-        names = self.cpe_names
-        return next((cpe for cpe in names if cpe.startswith("cpe:2.3:")), names[0] if names else "")
 
     @property
     def package_url(self) -> str:

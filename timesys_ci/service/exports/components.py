@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from timesys_ci.sbom.model import Package, Sbom
+from timesys_ci.sbom.model import Package, Sbom, known
+from timesys_ci.vulndb.cpe import ANY, Cpe
 
 
 def sbom_packages(sbom: Optional[Sbom]) -> list[Package]:
@@ -17,6 +18,25 @@ def sbom_packages(sbom: Optional[Sbom]) -> list[Package]:
         found.setdefault(package.ref, package)
     return sorted(found.values(), key=lambda package: (package.name.lower(), package.stated_version,
                                                        package.key or package.name))
+
+
+def cpe_names(package: Package) -> tuple[str, ...]:
+    """The CPEs an export writes: the package's own, else the ones its CVE product names (Yocto's rule
+    `cpe:2.3:*:VENDOR:PRODUCT:VERSION:...`) when that product is not just the package name, which every reader
+    assumes anyway; so an SBOM converted from a manifest still names the product the scan matched."""
+    own = tuple(cpe for cpe in package.cpe_ids if cpe.lower().startswith("cpe:"))
+    if own or not package.cve_product or package.cve_product == [package.name]:
+        return own
+    version = known(package.match_version) or ANY
+    named = (token.rpartition(":") for token in package.cve_product)
+    return tuple(dict.fromkeys(Cpe(vendor=vendor or ANY, product=product, version=version).to_fs()
+                               for vendor, _, product in named if product))
+
+
+def first_cpe(package: Package) -> str:
+    """The first CPE 2.3 name an export writes, else the first CPE of any form, else "" (CycloneDX `cpe`)."""
+    names = cpe_names(package)
+    return next((cpe for cpe in names if cpe.startswith("cpe:2.3:")), names[0] if names else "")
 
 
 def packages_named(packages: Iterable[Package]) -> dict[str, list[Package]]:

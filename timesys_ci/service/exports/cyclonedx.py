@@ -21,7 +21,7 @@ from timesys.core.version import TOOL_NAME, tool_version
 from timesys_ci.report import AFFECTED_CATEGORIES, Finding, ReportSummary, severity_from_score
 from timesys_ci.sbom.model import Package, Sbom
 
-from .components import ComponentIndex, packages_named, sbom_packages
+from .components import ComponentIndex, first_cpe, packages_named, sbom_packages
 from .cyclonedx_xml import bom_to_xml
 from .errors import ExportError
 
@@ -136,8 +136,9 @@ def component_json(package: Package, version: str) -> dict[str, Any]:
     licenses = _licenses(package.declared_license, version)
     if licenses:
         item["licenses"] = licenses
-    if package.cpe:
-        item["cpe"] = package.cpe
+    cpe = first_cpe(package)
+    if cpe:
+        item["cpe"] = cpe
     item["purl"] = package.package_url
     if package.patched_cves:
         item["pedigree"] = {"patches": _patches(package)}

@@ -19,7 +19,7 @@ from timesys.core.version import TOOL_NAME, tool_version
 from timesys_ci.sbom.model import Package, Sbom
 from timesys_ci.sbom.spdx import vex_comment
 
-from .components import packages_named, sbom_packages
+from .components import cpe_names, packages_named, sbom_packages
 from .errors import ExportError
 
 NOASSERTION = "NOASSERTION"
@@ -183,12 +183,12 @@ def _package_json(entry: _Package, version: str) -> dict[str, Any]:
         item["summary"] = package.summary
     references = [
         {"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": cpe}
-        for cpe in package.cpe_names
+        for cpe in cpe_names(package)
         if cpe.startswith("cpe:2.3:")
     ]
     references.extend(
         {"referenceCategory": "SECURITY", "referenceType": "cpe22Type", "referenceLocator": cpe}
-        for cpe in package.cpe_names
+        for cpe in cpe_names(package)
         if cpe.startswith("cpe:/")
     )
     references.append({"referenceCategory": _purl_category(version), "referenceType": "purl",
