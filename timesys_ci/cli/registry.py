@@ -29,4 +29,5 @@ EXTRA_COMMAND_MODULES: list[str] = [
     "timesys_ci.job.cli",
     "timesys_ci.buildsystems.entry",
     "timesys_ci.service.commands",
+    "timesys_ci.vulndb.commands",
 ]

@@ -7,7 +7,6 @@ cache; the first run creates a local user (its key file stays in that dir, mode
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,16 +16,9 @@ from typing import Optional
 from timesys import ConfigurationError
 from timesys.core.utils import write_bytes_atomic
 from timesys_ci.service import require_service_extra
+from timesys_ci.settings import local_data_dir
 
 LOCAL_EMAIL = "local@timesys-ci.invalid"
-
-
-def cache_dir() -> Path:
-    """`TIMESYS_CI_CACHE`, else `$XDG_CACHE_HOME/timesys-ci`, else `~/.cache/timesys-ci`."""
-    if os.environ.get("TIMESYS_CI_CACHE"):
-        return Path(os.environ["TIMESYS_CI_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "timesys-ci"
 
 
 @dataclass(frozen=True)
@@ -48,7 +40,7 @@ def local_service(data_dir: Optional[Path] = None) -> Iterator[LocalService]:
     from timesys_ci.service.datadir import create_user
     from timesys_ci.service.server import running_service
 
-    data_dir = data_dir or cache_dir() / "local-service"
+    data_dir = data_dir or local_data_dir()
     key_file, dashboard = data_dir / "linuxlink_key", data_dir / "dashboard_config"
     with running_service(data_dir) as service:
         storage = service.storage
