@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -11,7 +12,7 @@ import timesys
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.commands import find_command
 from timesys_ci.cli.dispatch import library_kwargs, progress_message
-from timesys_ci.cli.errors import exit_code_for
+from timesys_ci.cli.errors import UsageError, exit_code_for
 from timesys_ci.cli.parser import add_args
 from timesys_ci.cli.progress import Progress
 from timesys_ci.cli.render import to_json
@@ -23,7 +24,9 @@ from timesys_ci.job.publish import STDOUT, OutputOptions, write_outputs
 from timesys_ci.job.upload import GateInputs, UploadOptions, evaluate_report, fetch_report, upload
 from timesys_ci.outputs import github
 from timesys_ci.report import load_report, parse_report
-from timesys_ci.settings import CommandLine, Settings
+from timesys_ci.settings import CommandLine, Settings, local_data_dir
+from timesys_ci.vulndb.dbfile import vulndb_path
+from timesys_ci.vulndb.state import local_data_warnings, parse_max_age
 
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
 UPLOAD_HELP = "Upload a manifest/SBOM, wait for the report and gate the build on it"
@@ -74,6 +77,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--local", action="store_true",
                      help="run against the embedded local service (offline; data in the user's cache)")
     run.add_argument("--local-data", type=Path, metavar="DIR", help="data dir of the embedded service")
+    run.add_argument("--max-db-age", type=parse_max_age, metavar="AGE",
+                     help="with --local: warn when the vulnerability data is older (days, or 36h/7d/2w; default 7)")
+    run.add_argument("--require-fresh-db", action="store_true",
+                     help="with --local: exit 2 instead of warning when the vulnerability data is only the bundled "
+                          "sample or older than --max-db-age (nothing is uploaded)")
     run.add_argument("--save-report", metavar="FILE", help="save the raw report JSON (for `timesys-ci gate`)")
     _add_gate_options(upload_parser)
     upload_parser.set_defaults(func=run_upload_command)
@@ -110,9 +118,15 @@ def _options(args: argparse.Namespace) -> tuple[dict[str, Any], UploadOptions]:
 def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
     """The configured shared client: from the user's settings, or for the embedded service with --local."""
     if not args.local:
+        if args.require_fresh_db or args.max_db_age is not None:
+            raise UsageError("--require-fresh-db and --max-db-age check the local vulnerability database: "
+                             "use them with --local")
         yield configured_client(args)
         return
-    with local_service(args.local_data) as local:
+    data_dir = args.local_data or local_data_dir()
+    # Checked before the service starts: with --require-fresh-db, stale data stops the job here.
+    args.db_warnings = local_data_warnings(vulndb_path(data_dir), args.max_db_age, args.require_fresh_db)
+    with local_service(data_dir) as local:
         flags = command_line_of(args)
         # The user's own key, URL and dashboard settings do not apply to the embedded service.
         settings = Settings.resolve(CommandLine(key_file=str(local.key_file), url=local.url,
@@ -160,6 +174,7 @@ def run_upload_command(args: argparse.Namespace) -> int:
         if args.on_service_error == "warn" and exit_code_for(exc) == exit_codes.SERVICE:
             return _warn_service_error(exc)
         raise
+    outcome = dataclasses.replace(outcome, warnings=tuple(getattr(args, "db_warnings", ())))
     write_outputs(outcome, report, outputs)
     if getattr(args, "local_note", None):
         sys.stderr.write(args.local_note + "\n")

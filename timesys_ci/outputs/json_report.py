@@ -46,6 +46,7 @@ def gate_result_document(outcome: GateOutcome) -> Dict[str, Any]:
         "findings": [_finding(verdict) for verdict in _worst_first(outcome)],
         "expired_waivers": [_waiver(waiver) for waiver in result.expired_waivers],
         "unused_waivers": [_waiver(waiver) for waiver in result.unused_waivers],
+        "warnings": list(outcome.warnings),
     }
 
 

@@ -12,6 +12,8 @@ def render_markdown(outcome: GateOutcome) -> str:
     lines: List[str] = [f"## Vigiles gate: {_cell(outcome.title)}: {verdict_line}", ""]
     if outcome.summary.report_url:
         lines += [f"Report: {outcome.summary.report_url}", ""]
+    for warning in outcome.warnings:
+        lines += [f"> **Warning:** {_cell(warning)}", ""]
     lines += _counts_table("Category", result.counts_by_category)
     lines += _counts_table("Severity (affected)", result.counts_by_severity)
     if result.failing:

@@ -28,6 +28,8 @@ class GateOutcome:
     result: GateResult
     policy: GatePolicy
     manifest_path: Optional[str] = None  # the uploaded manifest/SBOM, as given on the command line
+    #: What the reader must know about the result (e.g. the local vulnerability data is stale).
+    warnings: Tuple[str, ...] = ()
 
     @property
     def findings(self) -> Tuple[Finding, ...]:

@@ -44,6 +44,7 @@ def render_summary(outcome: GateOutcome, *, color: bool = False) -> str:
         lines.extend(f"  {waiver.describe()}" for waiver in result.unused_waivers)
     if outcome.summary.report_url:
         lines.append(f"Report: {outcome.summary.report_url}")
+    lines.extend(paint(f"Warning: {warning}", _YELLOW) for warning in outcome.warnings)
     if outcome.passed:
         lines.append(paint(f"Gate: PASS (fail-on {outcome.policy.fail_on})", _GREEN))
     else:

@@ -236,3 +236,11 @@ def freshness(db_path: Path, max_age: timedelta = DEFAULT_MAX_AGE, now: Optional
         if age is None or age > max_age:
             stale.append(f"{state.source} ({describe_age(age)})")
     return Freshness(sample_only=not states, stale=tuple(stale), max_age=max_age)
+
+
+def local_data_warnings(db_path: Path, max_age: Optional[timedelta], require_fresh: bool) -> tuple[str, ...]:
+    """`upload --local`: the freshness warning for the summary, or StaleDataError with --require-fresh-db."""
+    warning = freshness(db_path, max_age or DEFAULT_MAX_AGE).warning
+    if warning and require_fresh:
+        raise StaleDataError(f"--require-fresh-db: {warning}")
+    return (warning,) if warning else ()
