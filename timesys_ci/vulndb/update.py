@@ -136,7 +136,8 @@ def update(data_dir: Path, options: UpdateOptions) -> UpdateSummary:
                         **({"timeout": options.timeout} if options.timeout else {}))
         fetched: list[Fetched] = []
         try:
-            for source in sources:
+            # OSV first: a mistyped ecosystem is refused before a long NVD download, not after.
+            for source in sorted(sources, key=lambda name: name != "osv"):
                 context = FeedContext(http, urls[source], data_dir / "feeds" / source, options.clock,
                                       options.reporter.progress(source),
                                       {"api_key": options.nvd_api_key, "ecosystems": ecosystems})

@@ -15,12 +15,13 @@ for the Vigiles client; the CA bundle and timeouts come from the settings.
 from __future__ import annotations
 
 import collections
+import http.client
 import hashlib
 import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -151,7 +152,20 @@ def where(url: str) -> str:
 
 
 _DROPPED = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
-            urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError, requests.exceptions.Timeout)
+            urllib3.exceptions.HTTPError, http.client.HTTPException, requests.exceptions.Timeout)
+
+
+def _body(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives: what came before a dropped connection is kept (to resume from)."""
+    read1 = getattr(response.raw, "read1", None)  # urllib3 >= 2; iter_content would lose a partial chunk
+    if read1 is None or response.headers.get("Content-Encoding"):
+        yield from response.iter_content(16 * 1024)
+        return
+    while True:
+        chunk = read1(CHUNK)
+        if not chunk:
+            return
+        yield chunk
 
 
 class FeedHttp:
@@ -361,7 +375,7 @@ class FeedHttp:
             try:
                 with open(part, mode) as handle:
                     written = offset
-                    for chunk in response.iter_content(CHUNK):
+                    for chunk in _body(response):
                         written += len(chunk)
                         if limit is not None and written > limit:
                             raise FeedDataError(f"{where(url)}: more than {limit} bytes; refused")

@@ -97,11 +97,12 @@ def fetch(context: FeedContext, states: Mapping[str, SourceState]) -> list[Fetch
             data, _ = context.http.get_json(url, headers=headers, limiter=limiter,
                                             retry_statuses=NVD_RETRY_STATUSES)
             total, items = _check_page(data, url)
-            name = f"page-{plan['window']:03d}-{plan['start_index']:07d}.json"
-            write_bytes_atomic(context.cache / name, json.dumps(data).encode("utf-8"))
+            if items:  # an empty answer (nothing modified) leaves nothing to import
+                name = f"page-{plan['window']:03d}-{plan['start_index']:07d}.json"
+                write_bytes_atomic(context.cache / name, json.dumps(data).encode("utf-8"))
+                plan["pages"].append(name)
             if plan["server_time"] is None:
                 plan["server_time"] = data.get("timestamp") if parse_time(data.get("timestamp")) else plan["started"]
-            plan["pages"].append(name)
             plan["records"] += len(items)
             plan["start_index"] += len(items)
             context.progress.advance(len(items))
