@@ -200,7 +200,8 @@ def run_update(args: argparse.Namespace) -> int:
 
 def _counts_text(counts: dict[str, int]) -> str:
     names = {"cve_records": "CVE records", "kev": "KEV entries", "epss": "EPSS scores"}
-    return ", ".join(f"{value} {names.get(key, key)}" for key, value in counts.items()) or "empty"
+    ordered = sorted(counts, key=lambda key: (list(names).index(key) if key in names else len(names), key))
+    return ", ".join(f"{counts[key]} {names.get(key, key)}" for key in ordered) or "empty"
 
 
 # -- status -----------------------------------------------------------------------------------------

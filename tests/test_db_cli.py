@@ -1,0 +1,191 @@
+"""The `db` commands through `main(argv)` and as subprocesses: output, exit statuses, a killed update,
+and the freshness warning of `upload --local`."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from timesys_ci.cli import main
+from timesys_ci.vulndb import dbfile
+from timesys_ci.vulndb.state import SourceState, format_time, utc_now, write_states
+
+from .cli_helpers import REPO_ROOT, clean_env, run_cli
+from .db_helpers import db_digest, states
+from .support.feed_mirror import FeedMirror
+
+EXAMPLE = REPO_ROOT / "examples" / "core-image-minimal.vigiles.json"
+
+
+def feed_flags(mirror: FeedMirror) -> list[str]:
+    return [flag for source, url in mirror.urls.items() for flag in ("--feed-url", f"{source}={url}")]
+
+
+@pytest.fixture
+def mirror() -> FeedMirror:
+    with FeedMirror() as server:
+        yield server
+
+
+def test_update_status_export_import_through_main(mirror: FeedMirror, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    data, lab = tmp_path / "connected", tmp_path / "lab"
+    assert main(["db", "update", "--data", str(data), "--source", "nvd,kev,epss", *feed_flags(mirror)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    # Not a terminal: one line per source as it is fetched, then what was imported.
+    assert out[:3] == ["nvd: fetched all CVEs: 30 records in 1 page(s)",
+                       "kev: fetched known_exploited_vulnerabilities.json: 922 entries",
+                       "epss: fetched epss_scores-current.csv.gz: 150 entries"]
+    assert out[-1].endswith("vulndb.sqlite3: 30 CVE records, 922 KEV entries, 150 EPSS scores")
+
+    assert main(["db", "status", "--data", str(data), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["counts"] == {"cve_records": 30, "kev": 922, "epss": 150} and status["warning"] is None
+    assert {row["source"]: row["records"] for row in status["sources"]} == {"nvd": 30, "kev": 922, "epss": 150}
+    assert all(row["age"] == "less than an hour old" for row in status["sources"])
+
+    export = tmp_path / "carry" / "vulndb.zip"
+    assert main(["db", "export", str(export), "--data", str(data)]) == 0
+    printed = capsys.readouterr().out
+    checksum = printed.split("sha256 ")[1].split()[0]
+    assert main(["db", "import", str(export), "--data", str(lab), "--sha256", checksum]) == 0
+    assert "30 CVE records, 922 KEV entries, 150 EPSS scores" in capsys.readouterr().out
+    assert main(["db", "status", "--data", str(lab)]) == 0
+    human = capsys.readouterr().out
+    assert "imported from vulndb.zip" in human and "freshness: ok" in human and "nvd" in human
+
+
+def test_exit_statuses_and_one_line_errors(mirror: FeedMirror, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {"TIMESYS_CI_CACHE": str(tmp_path / "cache"), **mirror.env()}
+    run = run_cli("db", "update", "--data", str(data), "--source", "nvd,kev", home=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    before = db_digest(data)
+
+    bogus = run_cli("db", "update", "--data", str(data), "--source", "nvd,bogus", home=tmp_path, env=env)
+    assert bogus.returncode == 2 and "unknown source bogus" in bogus.error_line
+    url = run_cli("db", "update", "--data", str(data), "--feed-url", "kev:http://x", home=tmp_path, env=env)
+    assert url.returncode == 2 and "expected SOURCE=URL" in url.error_line
+    down = run_cli("db", "update", "--data", str(data), "--source", "kev", home=tmp_path,
+                   env={**env, "TIMESYS_CI_KEV_URL": "http://127.0.0.1:9/kev.json"})
+    assert down.returncode == 3 and "127.0.0.1:9" in down.error_line
+
+    corrupt = tmp_path / "corrupt.zip"
+    corrupt.write_bytes(b"PK\x03\x04" + os.urandom(2000))
+    refused = run_cli("db", "import", str(corrupt), "--data", str(data), home=tmp_path, env=env)
+    assert refused.returncode == 2 and "nothing imported" in refused.error_line
+    assert "Traceback" not in refused.stderr
+    assert db_digest(data) == before  # every failure above left the database as it was
+
+    empty = run_cli("db", "status", "--data", str(tmp_path / "none"), home=tmp_path, env=env)
+    assert empty.returncode == 0 and "no vulnerability database yet" in empty.stdout
+
+
+def test_nvd_api_key_is_never_printed(mirror: FeedMirror, tmp_path: Path) -> None:
+    key = "nvd-key-SECRET-0123456789"
+    mirror.nvd_api_keys = {key}
+    env = {"NVD_API_KEY": key, **mirror.env()}
+    run = run_cli("--debug", "db", "update", "--data", str(tmp_path / "d"), "--source", "nvd", home=tmp_path,
+                  env=env, secret=key)
+    assert run.returncode == 0, run.stderr
+    assert mirror.requested("/nvd/")[0].headers["apikey"] == key
+    mirror.nvd_api_keys = {"another"}
+    refused = run_cli("--debug", "db", "update", "--data", str(tmp_path / "d"), "--source", "nvd", home=tmp_path,
+                      env=env, secret=key)
+    assert refused.returncode == 3 and "Invalid apiKey" in refused.error_line
+
+
+def _big_epss(rows: int) -> bytes:
+    rng = random.Random(7)
+    lines = ["#model_version:v2025.03.14,score_date:2025-06-02T00:00:00Z", "cve,epss,percentile"]
+    lines += [f"CVE-2099-{n:06d},{rng.random():.5f},{rng.random():.5f}" for n in range(rows)]
+    return gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+
+
+def test_a_killed_update_loses_nothing_and_the_next_run_resumes(mirror: FeedMirror, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = clean_env(tmp_path, **mirror.env())
+    command = [sys.executable, "-m", "timesys_ci", "db", "update", "--data", str(data)]
+    subprocess.run([*command, "--source", "kev"], env=env, check=True, capture_output=True, timeout=120)
+    before = db_digest(data)
+    big = _big_epss(60_000)
+    mirror.set_file("/epss/epss_scores-current.csv.gz", big)
+    mirror.fault("/epss/", chunk_delay=0.003)  # about 3 s per MB: time to kill it mid-way
+    mirror.clear_log()
+
+    process = subprocess.Popen([*command, "--source", "nvd,epss"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    part = data / "feeds" / "epss" / "epss_scores-current.csv.gz.part"
+    deadline = time.monotonic() + 60
+    while not (part.exists() and part.stat().st_size > 100_000) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    kept = part.stat().st_size
+    assert 100_000 < kept < len(big)
+    assert db_digest(data) == before  # the previous database, untouched
+    assert json.loads((data / "feeds" / "nvd" / "pending.json").read_text())["window"] == 1  # NVD was done
+
+    mirror.clear_log()
+    finished = subprocess.run([*command, "--source", "nvd,epss"], env=env, capture_output=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert not mirror.requested("/nvd/")  # its pages survived the kill
+    (resumed,) = mirror.requested("/epss/")
+    assert resumed.status == 206 and resumed.headers["range"] == f"bytes={kept}-"
+    assert states(data)["epss"].records == 60_000 and states(data)["nvd"].records == 30
+    assert states(data)["kev"].records == 922  # what was there before is still there
+
+
+# -- upload --local -------------------------------------------------------------------------------------
+
+
+def _set_updated(data: Path, days_ago: float) -> None:
+    import sqlite3
+
+    path = dbfile.vulndb_path(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path)
+    with connection:
+        write_states(connection, [SourceState("nvd", format_time(utc_now() - timedelta(days=days_ago)), records=1)])
+    connection.close()
+
+
+def test_upload_local_warns_about_stale_or_sample_data(tmp_path: Path) -> None:
+    data = tmp_path / "local"
+    upload = ["upload", "--local", "--local-data", str(data), str(EXAMPLE), "--fail-on", "none"]
+    sample = run_cli(*upload, home=tmp_path)
+    assert sample.returncode == 0
+    assert "Warning: the local vulnerability database holds only the bundled sample" in sample.stdout
+    assert sample.stdout.index("Warning:") < sample.stdout.index("Gate: PASS")
+
+    refused = run_cli(*upload, "--require-fresh-db", home=tmp_path)
+    assert refused.returncode == 2 and "--require-fresh-db: the local vulnerability database holds only" \
+        in refused.error_line
+    assert "Gate:" not in refused.stdout  # stopped before anything was uploaded
+
+    _set_updated(data, days_ago=10)
+    stale = run_cli(*upload, "--json", home=tmp_path)
+    assert stale.returncode == 0
+    (warning,) = stale.json()["warnings"]
+    assert warning.startswith("the local vulnerability data is older than 7 days (--max-db-age): nvd (10 days old)")
+    assert run_cli(*upload, "--max-db-age", "2w", "--require-fresh-db", home=tmp_path).returncode == 0
+
+    _set_updated(data, days_ago=0.5)
+    fresh = run_cli(*upload, "--require-fresh-db", home=tmp_path)
+    assert fresh.returncode == 0 and "Warning:" not in fresh.stdout
+
+
+def test_freshness_flags_need_local(tmp_path: Path) -> None:
+    run = run_cli("upload", str(EXAMPLE), "--require-fresh-db", home=tmp_path)
+    assert run.returncode == 2 and "use them with --local" in run.error_line
+    bad = run_cli("upload", "--local", str(EXAMPLE), "--max-db-age", "soon", home=tmp_path)
+    assert bad.returncode == 2 and "--max-db-age" in bad.error_line
