@@ -24,6 +24,7 @@ from timesys_ci.vulndb.feeds import DESCRIPTIONS, SOURCES, Fetched
 from timesys_ci.vulndb.feeds.http import SYSTEM_CLOCK, Clock, Progress
 from timesys_ci.vulndb.state import (
     DEFAULT_MAX_AGE,
+    SourceState,
     describe_age,
     freshness,
     load_states,
@@ -215,12 +216,16 @@ def status_of(data_dir: Path, max_age: Any, now: Optional[datetime] = None) -> d
     return {
         "database": str(path), "exists": path.exists(), "size": path.stat().st_size if path.exists() else 0,
         "counts": dbfile.record_counts(path), "sample_only": check.sample_only,
-        "sources": [{"source": name, "updated": state.updated, "age": describe_age(state.age(now)),
-                     "age_seconds": int(state.age(now).total_seconds()) if state.age(now) is not None else None,
-                     "data_as_of": state.data_as_of, "records": state.records, "changed": state.changed,
-                     "origin": state.origin} for name, state in states.items()],
+        "sources": [_source_row(state, now) for state in states.values()],
         "imported": meta.get("imported"), "warning": check.warning,
     }
+
+
+def _source_row(state: SourceState, now: datetime) -> dict[str, Any]:
+    age = state.age(now)
+    return {"source": state.source, "updated": state.updated, "age": describe_age(age),
+            "age_seconds": int(age.total_seconds()) if age is not None else None, "data_as_of": state.data_as_of,
+            "records": state.records, "changed": state.changed, "origin": state.origin}
 
 
 def run_status(args: argparse.Namespace) -> int:

@@ -194,15 +194,17 @@ def parse_max_age(text: str) -> timedelta:
     return timedelta(hours=value * hours)
 
 
-def describe_age(age: Optional[timedelta]) -> str:
-    if age is None:
-        return "unknown age"
-    hours = age.total_seconds() / 3600
+def describe_span(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
     if hours < 1:
-        return "less than an hour old"
+        return "less than an hour"
     if hours < 48:
-        return f"{int(hours)} h old"
-    return f"{int(hours // 24)} days old"
+        return f"{int(hours)} h"
+    return f"{int(hours // 24)} days"
+
+
+def describe_age(age: Optional[timedelta]) -> str:
+    return "unknown age" if age is None else describe_span(age) + " old"
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,7 @@ class Freshness:
             return ("the local vulnerability database holds only the bundled sample (a few dozen CVEs): "
                     "a PASS means little; run `timesys-ci db update` (or `db import` an export)")
         if self.stale:
-            return (f"the local vulnerability data is older than {describe_age(self.max_age).replace(' old', '')}"
+            return (f"the local vulnerability data is older than {describe_span(self.max_age)}"
                     f" (--max-db-age): {', '.join(self.stale)}; run `timesys-ci db update` (or `db import` "
                     f"a newer export)")
         return None

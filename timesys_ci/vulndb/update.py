@@ -36,7 +36,15 @@ from timesys_ci.vulndb.feeds import (
     osv,
     url_variable,
 )
-from timesys_ci.vulndb.feeds.http import NO_PROGRESS, SYSTEM_CLOCK, Clock, FeedDataError, FeedHttp, Progress
+from timesys_ci.vulndb.feeds.http import (
+    DEFAULT_TIMEOUT,
+    NO_PROGRESS,
+    SYSTEM_CLOCK,
+    Clock,
+    FeedDataError,
+    FeedHttp,
+    Progress,
+)
 from timesys_ci.vulndb.state import FILES_SOURCE, SourceState, format_time, load_states
 
 FETCHERS: dict[str, Callable[[FeedContext, Mapping[str, SourceState]], list[Fetched]]] = {
@@ -132,8 +140,7 @@ def update(data_dir: Path, options: UpdateOptions) -> UpdateSummary:
     with dbfile.locked(data_dir):
         states, _ = load_states(dbfile.vulndb_path(data_dir))
         sources, ecosystems = selection(options, states)
-        http = FeedHttp(verify=options.verify, clock=options.clock,
-                        **({"timeout": options.timeout} if options.timeout else {}))
+        http = FeedHttp(verify=options.verify, clock=options.clock, timeout=options.timeout or DEFAULT_TIMEOUT)
         fetched: list[Fetched] = []
         try:
             # OSV first: a mistyped ecosystem is refused before a long NVD download, not after.

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from collections.abc import Mapping
 from typing import Any, Optional
 
 from timesys_ci.vulndb.feeds import FeedContext, Fetched, Pending, safe_name
@@ -126,7 +126,8 @@ def plan_assets(assets: list[Asset], cursor: dict[str, Any]) -> Plan:
     last_published = parse_time(cursor.get("last_published"))
     last_day = _date(cursor.get("last_day") or "")
     if last_published is not None and last_day is not None:
-        newer = _newest_per_day([a for a in deltas if a.published > last_published and a.day >= last_day])
+        newer = _newest_per_day([a for a in deltas if a.published > last_published
+                                   and a.day is not None and a.day >= last_day])
         if not newer:
             return Plan(None, (), "no new delta since the last update")
         if _continuous(newer, last_day, bool(cursor.get("day_closed"))):
@@ -162,8 +163,8 @@ def _list_releases(context: FeedContext, since: Optional[datetime]) -> list[Asse
         releases, _ = context.http.get_json(url, headers={"Accept": "application/vnd.github+json"})
         found = assets_of(releases, where(url))
         assets.extend(found)
-        oldest = min((parse_time(r.get("published_at")) for r in releases if isinstance(r, dict)
-                      and parse_time(r.get("published_at"))), default=None)
+        published = [parse_time(r.get("published_at")) for r in releases if isinstance(r, dict)]
+        oldest = min((moment for moment in published if moment is not None), default=None)
         if len(releases) < PER_PAGE or oldest is None:
             break
         if since is not None and oldest <= since:
@@ -228,5 +229,6 @@ def fetch(context: FeedContext, states: Mapping[str, SourceState]) -> list[Fetch
     state = SourceState(source="cve5", updated=context.now, data_as_of=format_time(last.published),
                         origin=where(context.url), cursor=cursor, changed=records)
     names = ", ".join(a.name for a in assets)
-    summary = (plan_data.get("note") + "; " if plan_data.get("note") else "") + f"{len(assets)} asset(s): {names}"
+    note = plan_data.get("note") or ""
+    summary = (note + "; " if note else "") + f"{len(assets)} asset(s): {names}"
     return [Fetched("cve5", files, state, summary, pending)]

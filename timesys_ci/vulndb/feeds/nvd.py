@@ -13,8 +13,8 @@ This product uses data from the NVD API but is not endorsed or certified by the 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 from urllib.parse import urlencode
 

@@ -78,7 +78,7 @@ def _zip_cursor(path: Path, name: str) -> tuple[Optional[str], int]:
                 modified = record.get("modified") if isinstance(record, dict) else None
                 parsed = parse_modified(modified) if isinstance(modified, str) else None
                 if parsed is not None and (newest is None or parsed > newest[0]):
-                    newest = (parsed, modified)
+                    newest = (parsed, str(modified))
     except (zipfile.BadZipFile, OSError) as exc:
         raise FeedDataError(f"{name}: not a readable zip ({exc})") from None
     return (newest[1] if newest else None), count
