@@ -189,3 +189,44 @@ def test_freshness_flags_need_local(tmp_path: Path) -> None:
     assert run.returncode == 2 and "use them with --local" in run.error_line
     bad = run_cli("upload", "--local", str(EXAMPLE), "--max-db-age", "soon", home=tmp_path)
     assert bad.returncode == 2 and "--max-db-age" in bad.error_line
+
+
+class _Terminal:
+    """A stderr that says it is a terminal."""
+
+    def __init__(self) -> None:
+        import io
+
+        self.buffer = io.StringIO()
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return self.buffer.write(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_bar_on_a_terminal_and_status_warnings(mirror: FeedMirror, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from .db_helpers import first_day
+
+    first_day(mirror)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["db", "update", "--data", str(tmp_path), "--source", "cve5,epss", *feed_flags(mirror)]) == 0
+    drawn = terminal.buffer.getvalue()
+    assert "\r" in drawn and "cve5 2025-05-31_all_CVEs_at_midnight.zip.zip [" in drawn and "100%" in drawn
+    assert "cve5: fetched 2 asset(s)" in drawn  # the source's line replaces its bar
+    monkeypatch.undo()
+    capsys.readouterr()
+
+    _set_updated(tmp_path, days_ago=3)
+    assert main(["db", "status", "--data", str(tmp_path), "--max-db-age", "36h"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: the local vulnerability data is older than 36 h (--max-db-age): nvd (3 days old)" in out
+    assert main(["db", "status", "--data", str(tmp_path), "--max-db-age", "5d"]) == 0
+    assert "freshness: ok" in capsys.readouterr().out

@@ -149,7 +149,7 @@ class BarReporter(LineReporter):
 
     def advance(self, size: int) -> None:
         self._done += size
-        self._draw()
+        self._draw(force=self._done == self._total)
 
     def _draw(self, force: bool = False) -> None:
         now = self.clock.monotonic()
