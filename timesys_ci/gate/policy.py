@@ -27,6 +27,12 @@ Severity = Literal["none", "low", "medium", "high", "critical"]
 GatedCategory = Literal["unfixed", "unapplied", "upgradable"]
 ScopeName = Literal["kernel", "toolchain", "userspace"]
 
+# Every affected category is gated by default. A CVE with a known fix is still in the
+# build: the local service calls it upgradable/unapplied as soon as a source names the fix,
+# the real service says "Unfixed, Patch Available"; gating only "unfixed" would pass
+# the same build locally and fail it (or the reverse) depending on what the data knows.
+DEFAULT_CATEGORIES: Tuple[GatedCategory, ...] = ("unfixed", "unapplied", "upgradable")
+
 # The one default for `fail-on`. grype and trivy fail nothing unless asked;
 # the recipe their users paste into CI is `grype --fail-on high` /
 # `trivy --severity HIGH,CRITICAL --exit-code 1`, so "high" is what people
@@ -90,7 +96,8 @@ class GatePolicy(BaseModel):
     * `fail_on_cvss`: fail when that score is >= this value.
     * `fail_on_kev`: fail when the CVE is in CISA's KEV catalog.
     * `fail_on_epss`: fail when the EPSS probability is >= this value.
-    * `categories`: which affected categories are gated (default unfixed).
+    * `categories`: which affected categories are gated (default all three:
+      unfixed, unapplied, upgradable; see `DEFAULT_CATEGORIES`).
     * `scope`: which package scopes are gated (default all).
     * `new_only`: only findings new since `baseline` can fail.
     * `waivers`: accepted risks, each with a reason and an expiry date.
@@ -103,7 +110,7 @@ class GatePolicy(BaseModel):
     fail_on_cvss: Optional[float] = Field(default=None, ge=0.0, le=10.0)
     fail_on_kev: bool = False
     fail_on_epss: Optional[float] = Field(default=None, ge=0.0, le=1.0)
-    categories: Tuple[GatedCategory, ...] = ("unfixed",)
+    categories: Tuple[GatedCategory, ...] = DEFAULT_CATEGORIES
     scope: Tuple[ScopeName, ...] = ("kernel", "toolchain", "userspace")
     new_only: bool = False
     baseline: Optional[str] = None

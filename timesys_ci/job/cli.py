@@ -41,7 +41,7 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
     gate.add_argument("--fail-on-kev", action="store_true", default=None, help="also fail on CVEs in CISA KEV")
     gate.add_argument("--fail-on-epss", type=float, metavar="P", help="also fail at or above this EPSS probability")
     gate.add_argument("--cvss-version", choices=("3", "4", "any"), help="which CVSS score sets the severity band")
-    gate.add_argument("--categories", metavar="LIST", help="gated categories: unfixed,unapplied,upgradable")
+    gate.add_argument("--categories", metavar="LIST", help="gated categories (default all): unfixed,unapplied,upgradable")
     gate.add_argument("--scope", metavar="LIST", help="gated scopes: kernel,toolchain,userspace")
     gate.add_argument("--new-only", action="store_true", default=None, help="only findings new since the baseline fail")
     gate.add_argument("--baseline", metavar="REPORT_TOKEN|FILE", help="the report to compare with for --new-only")

@@ -17,7 +17,8 @@ import timesys
 from timesys import NotFoundError, TransportError
 from timesys.vigiles import cves, manifests, reports
 from timesys_ci.gate.evaluate import FindingKey, baseline_new_ids, evaluate
-from timesys_ci.gate.kev_epss import load_epss, load_kev
+from timesys_ci.vulndb.sources.epss import load_epss
+from timesys_ci.vulndb.sources.kev import load_kev
 from timesys_ci.gate.policy import GatePolicy
 from timesys_ci.job.manifest_check import CheckedManifest
 from timesys_ci.outputs.outcome import GateOutcome

@@ -44,11 +44,18 @@ def register(subparsers: Any) -> None:
     add_user.add_argument("--admin", action="store_true", help="an administrator sees every group")
     add_user.set_defaults(func=add_user_command)
 
-    import_vulns = commands.add_parser("import-vulns", help="import NVD CVE API 2.0 JSON (records, pages, feeds; .gz)")
-    import_vulns.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    import_vulns = commands.add_parser(
+        "import-vulns", help="import vulnerability data: NVD, CVE JSON 5, OSV, KEV, EPSS (files, dirs, zips; .gz)",
+        description="Import vulnerability data files, directories and zip archives into the data dir. The format "
+                    "of each file is detected: NVD CVE API 2.0 (records, pages, feeds), CVE JSON 5 (CVE List V5 "
+                    "release and delta zips), OSV (records, all.zip), CISA KEV (JSON, CSV), FIRST EPSS (CSV); "
+                    "plain or gzip. All or nothing: an error leaves the data as it was.")
+    import_vulns.add_argument("files", nargs="*", type=Path, metavar="PATH")
     import_vulns.add_argument("--data", required=True, type=Path, metavar="DIR")
-    import_vulns.add_argument("--kev", type=Path, metavar="FILE", help="a CISA KEV catalog (JSON or CSV)")
-    import_vulns.add_argument("--epss", type=Path, metavar="FILE", help="a FIRST EPSS scores CSV")
+    import_vulns.add_argument("--kev", type=Path, metavar="FILE", help="a CISA KEV catalog (JSON or CSV; also "
+                              "detected among the PATHs)")
+    import_vulns.add_argument("--epss", type=Path, metavar="FILE", help="a FIRST EPSS scores CSV (also detected "
+                              "among the PATHs)")
     import_vulns.set_defaults(func=import_vulns_command)
 
 
@@ -112,24 +119,28 @@ def add_user_command(args: argparse.Namespace) -> int:
 
 def import_vulns_command(args: argparse.Namespace) -> int:
     require_service_extra()
-    from timesys_ci.gate.kev_epss import EnrichmentError
     from timesys_ci.service.datadir import open_data_dir
-    from timesys_ci.service.vulndata import import_epss, import_kev, import_nvd_files
     from timesys_ci.vulndb.errors import VulnDataError
+    from timesys_ci.vulndb.importer import import_paths
 
-    if not args.files and not args.kev and not args.epss:
-        raise UsageError("nothing to import: give NVD files, --kev or --epss")
+    paths = [*args.files, *([args.kev] if args.kev else []), *([args.epss] if args.epss else [])]
+    if not paths:
+        raise UsageError("nothing to import: give files, directories or archives (or --kev / --epss)")
     storage = open_data_dir(args.data)
     try:
-        for path in args.files:
-            print(f"{path}: {import_nvd_files(storage, [path])} CVE records")
-        if args.kev:
-            print(f"{args.kev}: {import_kev(storage, args.kev)} known exploited CVEs")
-        if args.epss:
-            print(f"{args.epss}: {import_epss(storage, args.epss)} EPSS scores")
-        print(f"{args.data}: {storage.vuln_count()} CVE records in total")
-    except (VulnDataError, EnrichmentError, OSError) as exc:
-        raise UsageError(str(exc) if not isinstance(exc, OSError) else f"{exc.filename}: {exc.strerror}") from None
+        summary = import_paths(storage.vulns, paths)
+        for skipped in summary.skipped[:20]:
+            print(f"skipped (not vulnerability data): {skipped}")
+        if len(summary.skipped) > 20:
+            print(f"skipped {len(summary.skipped) - 20} more files in no known format")
+        print(f"imported {summary.describe()} from {len(paths)} path(s)")
+        data = storage.vulns.data_summary()
+        counts = ", ".join(f"{source} {entry['records']}" for source, entry in data["sources"].items())
+        print(f"{args.data}: {data['records']} vulnerability records ({counts})")
+    except VulnDataError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"{exc.filename}: {exc.strerror}") from None
     finally:
         storage.close()
     return 0

@@ -1,4 +1,4 @@
-"""A service data directory: the SQLite database, created and seeded on first use."""
+"""A service data directory: the accounts database and the vulnerability database, created and seeded on first use."""
 from __future__ import annotations
 
 import json
@@ -10,19 +10,18 @@ from typing import Optional
 
 from timesys.core.utils import write_bytes_atomic
 from timesys_ci.service.storage import Storage
-from timesys_ci.service.vulndata import load_bundled_sample
+from timesys_ci.service.vulndata import seed_with_sample
 
 logger = logging.getLogger(__name__)
 
 
 def open_data_dir(data_dir: Path, *, seed: bool = True) -> Storage:
-    """Open (creating if needed) the data dir; a new one gets the bundled sample vulnerability data."""
-    data_dir = Path(data_dir)
-    is_new = not (data_dir / "vigiles.sqlite3").exists()
-    storage = Storage(data_dir)
-    if is_new and seed:
-        count = load_bundled_sample(storage)
-        logger.info("%s: new data dir, loaded %d bundled NVD records", data_dir, count)
+    """Open (creating if needed) the data dir; an empty vulnerability database gets the bundled sample."""
+    storage = Storage(Path(data_dir))
+    if seed and storage.vulns.is_empty():
+        seed_with_sample(storage.vulns)
+        summary = storage.vulns.data_summary()
+        logger.info("%s: loaded the bundled sample vulnerability data (%d records)", data_dir, summary["records"])
     return storage
 
 

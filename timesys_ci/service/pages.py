@@ -39,4 +39,4 @@ def report_page(storage: Storage, token: str) -> Response:
 
 def index_page(storage: Storage) -> Response:
     return Response(json.dumps({"service": "timesys-ci local Vigiles service", "api": "/api/v1/vigiles",
-                                "vulnerability_records": storage.vuln_count()}), mimetype="application/json")
+                                "vulnerability_records": storage.vulns.data_summary()["records"]}), mimetype="application/json")

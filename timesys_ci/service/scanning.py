@@ -9,30 +9,32 @@ from typing import Any, Optional
 from timesys_ci.sbom import SbomError, load_sbom
 from timesys_ci.service.errors import ServiceError
 from timesys_ci.service.storage import Storage
-from timesys_ci.vulndb.matcher import record_products
+from timesys_ci.vulndb.match import record_products
+from timesys_ci.vulndb.merge import display_record
 from timesys_ci.vulndb.record import VulnRecord
 from timesys_ci.vulndb.scan import EXTRA_FIELDS, extra_field, scan
+from timesys_ci.vulndb.store import VulnStore
 
 
 class _KevLookup:
-    """`cve in kev` answered from storage, so the whole catalog is never loaded per scan."""
+    """`cve in kev` answered from the vuln store, so the whole catalog is never loaded per scan."""
 
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
+    def __init__(self, store: VulnStore) -> None:
+        self._store = store
 
     def __contains__(self, cve_id: object) -> bool:
-        return isinstance(cve_id, str) and bool(self._storage.kev([cve_id]))
+        return isinstance(cve_id, str) and bool(self._store.kev([cve_id]))
 
 
 class _EpssLookup(Mapping[str, float]):
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
+    def __init__(self, store: VulnStore) -> None:
+        self._store = store
 
     def __getitem__(self, cve_id: str) -> float:
-        return self._storage.epss([cve_id])[cve_id]
+        return self._store.epss([cve_id])[cve_id]
 
     def get(self, cve_id: str, default: Any = None) -> Any:  # type: ignore[override]
-        return self._storage.epss([cve_id]).get(cve_id, default)
+        return self._store.epss([cve_id]).get(cve_id, default)
 
     def __iter__(self) -> Iterator[str]:
         return iter(())
@@ -59,41 +61,42 @@ def manifest_document(manifest: Optional[sqlite3.Row]) -> dict[str, Any]:
 
 
 class _RecordCache:
-    """Decoded records for one scan: each product and CVE is read from SQLite and parsed once."""
+    """Records for one scan: each product's candidates and each CVE's records are read and decoded once."""
 
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
+    def __init__(self, store: VulnStore) -> None:
+        self._store = store
         self._by_product: dict[str, list[VulnRecord]] = {}
-        self._by_id: dict[str, VulnRecord] = {}
+        self._about: dict[str, list[VulnRecord]] = {}
 
-    def _decode(self, rows: Iterable[str]) -> list[VulnRecord]:
-        records = []
-        for row in rows:
-            record = VulnRecord.from_json(json.loads(row))
-            records.append(self._by_id.setdefault(record.id, record))
-        return records
-
-    def for_products(self, keys: Iterable[tuple[Optional[str], str]]) -> list[VulnRecord]:
-        products = {product for _, product in keys}
-        missing = [product for product in products if product not in self._by_product]
+    def for_products(self, products: Iterable[str]) -> list[VulnRecord]:
+        wanted = set(products)
+        missing = sorted(wanted - set(self._by_product))
         if missing:
             for product in missing:
                 self._by_product[product] = []
-            for record in self._decode(self._storage.vulns_for_products(missing)):
-                for product in {p for _, p in record_products(record)} & set(missing):
-                    self._by_product[product].append(record)
-        seen: dict[str, VulnRecord] = {}
-        for product in sorted(products):
+            for record in self._store.records_for(missing):
+                for _, product in record_products(record):
+                    if product in self._by_product and product in missing:
+                        self._by_product[product].append(record)
+        seen: dict[tuple[str, str], VulnRecord] = {}
+        for product in sorted(wanted):
             for record in self._by_product[product]:
-                seen.setdefault(record.id, record)
-        return list(seen.values())
+                seen.setdefault(record.key, record)
+        return [seen[key] for key in sorted(seen)]
 
-    def by_id(self, cve_ids: Iterable[str]) -> list[VulnRecord]:
+    def about(self, cve_ids: Iterable[str]) -> dict[str, list[VulnRecord]]:
         wanted = set(cve_ids)
-        missing = wanted - set(self._by_id)
+        missing = wanted - set(self._about)
         if missing:
-            self._decode(self._storage.vulns_by_id(missing))
-        return [self._by_id[cve] for cve in sorted(wanted) if cve in self._by_id]
+            found = self._store.records_about(missing)
+            for cve_id in missing:
+                self._about[cve_id] = found.get(cve_id, [])
+        return {cve_id: self._about[cve_id] for cve_id in sorted(wanted) if self._about[cve_id]}
+
+
+def vuln_data(store: VulnStore) -> dict[str, Any]:
+    """The `vuln_data` object of a report: which data it was scanned against and when that was updated."""
+    return store.data_summary()
 
 
 def report_body(storage: Storage, manifest: sqlite3.Row, group: sqlite3.Row, *, report_token: str, seq: int,
@@ -110,14 +113,16 @@ def report_body(storage: Storage, manifest: sqlite3.Row, group: sqlite3.Row, *, 
             statuses[(row["cve_id"], row["package"])] = {"status": row["status"],
                                                          "justification": row["justification"] or None}
     custom_scores = {(row["cve_id"], row["package"]): float(row["score"]) for row in storage.custom_scores(manifest["token"])}
-    records = _RecordCache(storage)
-    result = scan(
-        sbom, records.for_products,
-        identifiers=identifiers, strict=strict, statuses=statuses, custom_scores=custom_scores,
-        kev=_KevLookup(storage),  # type: ignore[arg-type]
-        epss=_EpssLookup(storage),
-        records_by_id=records.by_id,
-    )
+    store = storage.vulns
+    with store.reading():  # one consistent view, even if `db update` swaps the file mid-scan
+        records = _RecordCache(store)
+        result = scan(
+            sbom, records.for_products, records_about=records.about,
+            identifiers=identifiers, strict=strict, statuses=statuses, custom_scores=custom_scores,
+            kev=_KevLookup(store),  # type: ignore[arg-type]
+            epss=_EpssLookup(store),
+        )
+        data = vuln_data(store)
     return {
         "manifest_token": manifest["token"],
         "manifest_name": manifest["name"],
@@ -133,6 +138,7 @@ def report_body(storage: Storage, manifest: sqlite3.Row, group: sqlite3.Row, *, 
         "filtered": filtered,
         "counts": result["counts"],
         "cves": result["cves"],
+        "vuln_data": data,
     }
 
 
@@ -148,14 +154,12 @@ def with_extra_fields(storage: Storage, body: dict[str, Any], fields: Sequence[s
         raise ServiceError(400, f"parameter 'with_field' value {unknown[0]!r} is not one of {', '.join(EXTRA_FIELDS)}")
     if not fields:
         return body
-    cache: dict[str, Optional[VulnRecord]] = {}
+    cve_ids = {entry["cve_id"] for entries in body.get("cves", {}).values() for entry in entries}
+    about = storage.vulns.records_about(cve_ids)
+    shown = {cve_id: display_record(cve_id, records) for cve_id, records in about.items()}
     for entries in body.get("cves", {}).values():
         for entry in entries:
-            cve_id = entry["cve_id"]
-            if cve_id not in cache:
-                raw = storage.vuln(cve_id)
-                cache[cve_id] = VulnRecord.from_json(json.loads(raw)) if raw else None
-            record = cache[cve_id]
+            record = shown.get(entry["cve_id"])
             for name in fields:
                 entry[name] = extra_field(record, name) if record else None
     return body

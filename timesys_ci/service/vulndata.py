@@ -1,44 +1,64 @@
-"""Vulnerability data in the service: importing NVD files, the bundled sample, KEV and EPSS."""
+"""Vulnerability data in the service: the bundled sample every new data dir starts with, and imports.
+
+The data itself is :class:`timesys_ci.vulndb.store.VulnStore` (``<data dir>/vulndb.sqlite3``);
+imports of every supported format go through :func:`timesys_ci.vulndb.importer.import_paths`.
+"""
 from __future__ import annotations
 
-import json
+import os
+import tempfile
+import threading
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
-from timesys_ci.gate.kev_epss import load_epss, load_kev
-from timesys_ci.service.storage import Storage
-from timesys_ci.vulndb.matcher import record_products
-from timesys_ci.vulndb.nvd import load_nvd_bytes, load_nvd_file
-from timesys_ci.vulndb.record import VulnRecord
+from timesys_ci.vulndb.importer import ImportSummary, import_paths
+from timesys_ci.vulndb.store import ORIGIN_SAMPLE, VulnStore
 
-SAMPLE_RESOURCE = "nvd-sample.json.gz"
-
-
-def store_records(storage: Storage, records: Iterable[VulnRecord]) -> int:
-    return storage.put_vulns((record.id, record.last_modified or "", json.dumps(record.to_json()),
-                              record_products(record)) for record in records)
+SAMPLE_RESOURCE = "vulndb-sample.zip"
+_built: Optional[bytes] = None
+_lock = threading.Lock()
 
 
-def import_nvd_files(storage: Storage, paths: Iterable[Union[str, Path]]) -> int:
-    """Import NVD CVE API 2.0 JSON files (records, API pages or feeds; plain or gzip). Returns the count."""
-    return sum(store_records(storage, load_nvd_file(path)) for path in paths)
+def import_files(store: VulnStore, paths: Iterable[Union[str, Path]]) -> ImportSummary:
+    """Import vulnerability data files, directories or archives (any supported format) into ``store``."""
+    return import_paths(store, paths)
 
 
-def load_bundled_sample(storage: Storage) -> int:
-    """The public-domain NVD sample shipped with the package (loaded into every new data dir)."""
-    data = resources.files("timesys_ci").joinpath("data", SAMPLE_RESOURCE).read_bytes()
-    return store_records(storage, load_nvd_bytes(data, source=SAMPLE_RESOURCE))
+def load_bundled_sample(store: VulnStore) -> ImportSummary:
+    """Import the sample shipped with the package (public-domain NVD records, CNA records, KEV)."""
+    with resources.as_file(resources.files("timesys_ci").joinpath("data", SAMPLE_RESOURCE)) as path:
+        return import_paths(store, [path], origin=ORIGIN_SAMPLE)
 
 
-def import_kev(storage: Storage, path: Union[str, Path]) -> int:
-    ids = load_kev(path)
-    storage.put_kev((cve_id, "") for cve_id in sorted(ids))
-    return len(ids)
+def _sample_database() -> bytes:
+    """The sample as a ready database file, built once per process (new data dirs copy it)."""
+    global _built
+    with _lock:
+        if _built is None:
+            with tempfile.TemporaryDirectory(prefix="timesys-ci-sample-") as scratch:
+                store = VulnStore(Path(scratch) / "vulndb.sqlite3")
+                try:
+                    load_bundled_sample(store)
+                finally:
+                    store.close()
+                _built = (Path(scratch) / "vulndb.sqlite3").read_bytes()
+        return _built
 
 
-def import_epss(storage: Storage, path: Union[str, Path]) -> int:
-    scores = load_epss(path)
-    storage.put_epss((cve_id, score, None) for cve_id, score in scores.items())
-    return len(scores)
+def seed_with_sample(store: VulnStore) -> None:
+    """Give an empty store the bundled sample (swapped in whole; open readers reopen the new file)."""
+    target = store.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".vulndb-", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(_sample_database())
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

@@ -1,58 +1,57 @@
-"""In-memory product index over vulnerability records.
+"""In-memory candidate lookup over vulnerability records (tests, benchmarks, one-off scans).
 
-Matching a package only needs the records that name one of its products,
-so records are bucketed by CPE product once and looked up per package.
-The SQLite storage layer implements the same ``records_for`` contract.
+Matching a package only needs the records that name one of its products, so records
+are bucketed by product once. :class:`~timesys_ci.vulndb.store.VulnStore` implements
+the same two lookups over SQLite; both feed :func:`timesys_ci.vulndb.scan.scan`.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Set, Tuple
 
-from timesys_ci.vulndb.matcher import ProductKey, record_products
+from timesys_ci.vulndb.match import record_products
 from timesys_ci.vulndb.record import VulnRecord
 
 
 class RecordIndex:
-    """Records keyed by product (and by id) for :func:`timesys_ci.vulndb.scan.scan`."""
+    """Records keyed by product and by CVE id; a newer copy of the same (source, id) replaces the older."""
 
     def __init__(self, records: Iterable[VulnRecord] = ()) -> None:
-        self._by_id: Dict[str, VulnRecord] = {}
-        self._by_product: Dict[str, List[Tuple[Set[Optional[str]], VulnRecord]]] = {}
+        self._records: Dict[Tuple[str, str], VulnRecord] = {}
+        self._by_product: Dict[str, Set[Tuple[str, str]]] = {}
+        self._by_cve: Dict[str, Set[Tuple[str, str]]] = {}
         for record in records:
             self.add(record)
 
     def add(self, record: VulnRecord) -> None:
-        """Insert or replace a record (a newer copy of the same id wins)."""
-        if record.id in self._by_id:
-            self._remove(record.id)
-        self._by_id[record.id] = record
-        vendors_by_product: Dict[str, Set[Optional[str]]] = {}
-        for vendor, product in record_products(record):
-            vendors_by_product.setdefault(product, set()).add(vendor)
-        for product, vendors in vendors_by_product.items():
-            self._by_product.setdefault(product, []).append((vendors, record))
+        self.remove(record.key)
+        self._records[record.key] = record
+        for _, product in record_products(record):
+            self._by_product.setdefault(product, set()).add(record.key)
+        for cve_id in {record.id, *record.cve_ids}:
+            self._by_cve.setdefault(cve_id, set()).add(record.key)
 
-    def _remove(self, record_id: str) -> None:
-        for product, bucket in list(self._by_product.items()):
-            kept = [entry for entry in bucket if entry[1].id != record_id]
-            if kept:
-                self._by_product[product] = kept
-            else:
-                del self._by_product[product]
-        del self._by_id[record_id]
+    def remove(self, key: Tuple[str, str]) -> None:
+        if self._records.pop(key, None) is None:
+            return
+        for buckets in (self._by_product, self._by_cve):
+            for name in [name for name, keys in buckets.items() if key in keys]:
+                buckets[name].discard(key)
+                if not buckets[name]:
+                    del buckets[name]
 
     def __len__(self) -> int:
-        return len(self._by_id)
+        return len(self._records)
 
-    def records_for(self, products: Iterable[ProductKey]) -> List[VulnRecord]:
-        """Records naming any (vendor, product); vendor None matches any vendor, and a
-        record whose CPE leaves the vendor open matches any requested vendor."""
-        found: Dict[str, VulnRecord] = {}
-        for vendor, product in products:
-            for vendors, record in self._by_product.get(product, ()):
-                if vendor is None or vendor in vendors or None in vendors:
-                    found.setdefault(record.id, record)
-        return [found[key] for key in sorted(found)]
+    def records_for(self, products: Iterable[str]) -> List[VulnRecord]:
+        """Records indexed under any of the product names, ordered by (source, id)."""
+        keys = {key for product in products for key in self._by_product.get(product, ())}
+        return [self._records[key] for key in sorted(keys)]
 
-    def records_by_id(self, ids: Iterable[str]) -> List[VulnRecord]:
-        return [self._by_id[key] for key in sorted(set(ids)) if key in self._by_id]
+    def records_about(self, cve_ids: Iterable[str]) -> Dict[str, List[VulnRecord]]:
+        """CVE id -> every record about it (NVD, CVE JSON 5, OSV advisories naming it)."""
+        found = {}
+        for cve_id in sorted(set(cve_ids)):
+            keys = sorted(self._by_cve.get(cve_id, ()))
+            if keys:
+                found[cve_id] = [self._records[key] for key in keys]
+        return found

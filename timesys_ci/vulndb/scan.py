@@ -12,24 +12,36 @@ CVE is categorised, first rule that applies:
    with ``fixedby`` = the patch names;
 3. the manifest suppresses it (``whitelist``, package ``ignore_cves``, a
    ``not_affected`` statement) → whitelisted;
-4. otherwise → unfixed. (``unapplied``/``upgradable`` need a patch
-   database this service does not have; they are counted, always 0 here.)
+4. otherwise the fix the data knows decides (:mod:`timesys_ci.vulndb.merge` picks it):
+   ``upgradable`` when a source names a fixed version above the package's (the
+   entry's ``fixed_version`` says which; one in the package's release series when
+   there is one), else ``unapplied`` when a source names a fix commit or patch the
+   manifest does not list as applied (``fix_commits``), else ``unfixed``. Triaged
+   ``exploitable``/``in_triage`` CVEs get the same fix-aware category.
 
-A CVE the manifest marks as patched is reported as fixed even when the
-NVD data does not tie it to the package (no configurations yet, or the
-range already excludes the version), provided ``records_by_id`` knows
-the record: the build's own statement is the stronger evidence.
+The real Vigiles service reports the same three affected states: ``Unfixed``,
+``Unfixed, Patch Available`` (unapplied) and upgradable; the gate treats all three
+as affected (see :mod:`timesys_ci.gate.policy`).
+
+Which records are consulted: ``candidates(products)`` returns the records indexed
+under the package's product names (any source); ``records_about(cve_ids)`` returns
+every record about the given CVEs, for the text and scores shown and for CVEs the
+manifest marks as patched. A CVE the manifest marks as patched is reported as fixed
+even when no record ties it to the package (NVD has no configurations yet, or the
+range already excludes the version), provided a record about it is known: the
+build's own statement is the stronger evidence.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
+from timesys_ci.cvss import severity_for
 from timesys_ci.report import AFFECTED_CATEGORIES, CATEGORIES
 from timesys_ci.sbom.model import Package, Sbom
 from timesys_ci.scope import package_scope
-from timesys_ci.vulndb.matcher import DEFAULT_IDENTIFIERS, ProductKey, candidate_products, match_package
-from timesys_ci.cvss import severity_for
+from timesys_ci.vulndb.match import DEFAULT_IDENTIFIERS, candidate_products, package_verdicts
+from timesys_ci.vulndb.merge import MergedFinding, display_record, merge
 from timesys_ci.vulndb.record import VulnRecord
 
 SCOPED_CATEGORIES = ("unfixed", "unapplied", "upgradable", "fixed")
@@ -37,15 +49,15 @@ EXTRA_FIELDS = ("assigner", "description", "impact", "modified", "problem_types"
 RESOLVED_STATES = frozenset({"resolved", "resolved_with_pedigree"})
 SUPPRESSED_STATES = frozenset({"not_affected", "false_positive"})
 AFFECTED_STATES = frozenset({"exploitable", "in_triage"})
-_STATUS_TEXT = {
+STATUS_TEXT = {
     "unfixed": "Unfixed",
     "unapplied": "Unfixed, Patch Available",
-    "upgradable": "Unfixed",
+    "upgradable": "Unfixed, Upgrade Available",
     "fixed": "Fixed",
 }
 
-RecordsFor = Callable[[Set[ProductKey]], Iterable[VulnRecord]]
-RecordsById = Callable[[Set[str]], Iterable[VulnRecord]]
+Candidates = Callable[[Set[str]], Iterable[VulnRecord]]
+RecordsAbout = Callable[[Set[str]], Mapping[str, List[VulnRecord]]]
 
 
 @dataclass(frozen=True)
@@ -88,23 +100,38 @@ def _status_value(triage: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
-def decide(cve_id: str, facts: _ManifestFacts, triage: Optional[Mapping[str, Any]]) -> Disposition:
+def affected_category(finding: Optional[MergedFinding]) -> str:
+    """upgradable / unapplied / unfixed from the fixes the data knows."""
+    if finding is not None and finding.fixed_versions:
+        return "upgradable"
+    if finding is not None and finding.fix_commits:
+        return "unapplied"
+    return "unfixed"
+
+
+def decide(cve_id: str, facts: _ManifestFacts, triage: Optional[Mapping[str, Any]],
+           finding: Optional[MergedFinding] = None) -> Disposition:
     """Category and status of one matched CVE (rules in the module docstring)."""
     status = _status_value(triage) if triage else None
     justification = (triage or {}).get("justification")
     patches = tuple(facts.patched.get(cve_id, ()))
+    affected = affected_category(finding)
     if status in RESOLVED_STATES:
         return Disposition("fixed", "Fixed", status, justification, patches)
     if status in SUPPRESSED_STATES:
         return Disposition("whitelisted", "Not Affected", status, justification)
     if status in AFFECTED_STATES:
-        return Disposition("unfixed", _STATUS_TEXT["unfixed"], status, justification)
+        return Disposition(affected, STATUS_TEXT[affected], status, justification)
     if cve_id in facts.patched:
         return Disposition("fixed", "Fixed", status, justification, patches)
     if cve_id in facts.suppressed:
         text, manifest_justification = facts.suppressed[cve_id]
         return Disposition("whitelisted", text, status, justification or manifest_justification)
-    return Disposition("unfixed", _STATUS_TEXT["unfixed"], status, justification)
+    return Disposition(affected, STATUS_TEXT[affected], status, justification)
+
+
+def _score_json(score: Any) -> Optional[Dict[str, Any]]:
+    return score.to_json() if score else None
 
 
 def extra_field(record: VulnRecord, name: str) -> Any:
@@ -113,8 +140,8 @@ def extra_field(record: VulnRecord, name: str) -> Any:
     if name == "description":
         return record.description
     if name == "impact":
-        return {key: asdict(score) if score else None for key, score in
-                (("cvss_v2", record.cvss_v2), ("cvss_v3", record.cvss_v3), ("cvss_v4", record.cvss_v4))}
+        return {"cvss_v2": _score_json(record.cvss_v2), "cvss_v3": _score_json(record.cvss_v3),
+                "cvss_v4": _score_json(record.cvss_v4)}
     if name == "modified":
         return record.last_modified
     if name == "problem_types":
@@ -130,14 +157,14 @@ def build_entry(
     record: VulnRecord,
     package: Package,
     disposition: Disposition,
-    fixed_version: Optional[str],
+    finding: Optional[MergedFinding],
     *,
     kev: Set[str],
     epss: Mapping[str, float],
     custom_scores: Mapping[Any, Any],
     extra_fields: Sequence[str],
 ) -> Dict[str, Any]:
-    """One report entry in the contract's shape."""
+    """One report entry in the contract's shape; ``record`` is what :func:`display_record` shows."""
     headline = record.cvss_v3 or record.cvss_v2
     shown = record.headline_cvss
     entry: Dict[str, Any] = {
@@ -148,13 +175,16 @@ def build_entry(
         "cvss_version": headline.version if headline else None,
         "cvss_v4": record.cvss_v4.score if record.cvss_v4 else None,
         "vector_v4": record.cvss_v4.vector if record.cvss_v4 else None,
-        "severity": severity_for(shown.score) if shown else None,
+        "severity": severity_for(shown.score) if shown else record.severity_text,
         "status": disposition.status,
         "category": disposition.category,
         "vuln_status": disposition.vuln_status,
         "justification": disposition.justification,
         "fixedby": list(disposition.fixedby),
-        "fixed_version": fixed_version,
+        "fixed_version": finding.fixed_version if finding else None,
+        "fixed_versions": list(finding.fixed_versions) if finding else [],
+        "fix_commits": list(finding.fix_commits) if finding else [],
+        "sources": list(finding.sources) if finding else [],
         "kev": record.kev or record.id in kev,
         "epss": epss.get(record.id),
         "custom_score": custom_scores.get((record.id, package.name), custom_scores.get(record.id)),
@@ -195,10 +225,23 @@ def count_entries(cves: Mapping[str, List[Dict[str, Any]]]) -> Dict[str, Any]:
     return counts
 
 
+def package_findings(package: Package, candidates: Candidates, identifiers: Sequence[str] = DEFAULT_IDENTIFIERS,
+                     strict: bool = False) -> Dict[str, MergedFinding]:
+    """CVE id -> the merged finding for every CVE the data says affects ``package``."""
+    records = candidates(candidate_products(package, identifiers, strict))
+    findings = {}
+    for cve_id, verdicts in package_verdicts(package, records, identifiers, strict).items():
+        merged = merge(cve_id, package.match_version, verdicts)
+        if merged is not None:
+            findings[cve_id] = merged
+    return findings
+
+
 def scan(
     sbom: Sbom,
-    records_for: RecordsFor,
+    candidates: Candidates,
     *,
+    records_about: Optional[RecordsAbout] = None,
     identifiers: Sequence[str] = DEFAULT_IDENTIFIERS,
     strict: bool = False,
     statuses: Mapping[Tuple[str, str], Mapping[str, Any]] = {},
@@ -206,28 +249,30 @@ def scan(
     kev: Set[str] = frozenset(),  # type: ignore[assignment]
     epss: Mapping[str, float] = {},
     extra_fields: Sequence[str] = (),
-    records_by_id: Optional[RecordsById] = None,
 ) -> Dict[str, Any]:
     """``{"cves": {package: [entry…]}, "counts": {…}}`` for ``sbom``; packages and CVEs sorted."""
     unknown = [name for name in extra_fields if name not in EXTRA_FIELDS]
     if unknown:
         raise ValueError(f"unknown extra field {unknown[0]!r}; expected one of {', '.join(EXTRA_FIELDS)}")
-    cves: Dict[str, Dict[Tuple[str, str], Dict[str, Any]]] = {}
+    matched: List[Tuple[Package, _ManifestFacts, Dict[str, MergedFinding], Set[str]]] = []
+    wanted: Set[str] = set()
     for package in sorted(sbom.packages, key=lambda item: (item.name, item.match_version)):
         facts = _manifest_facts(sbom, package)
-        found: Dict[str, Tuple[VulnRecord, Optional[str]]] = {
-            match.record.id: (match.record, match.fixed_version)
-            for match in match_package(package, records_for(candidate_products(package, identifiers, strict)),
-                                       identifiers, strict)
-        }
-        patched_elsewhere = set(facts.patched) - set(found)
-        if records_by_id is not None and patched_elsewhere:
-            for record in records_by_id(patched_elsewhere):
-                found.setdefault(record.id, (record, None))
-        for cve_id in sorted(found):
-            record, fixed_version = found[cve_id]
-            disposition = decide(cve_id, facts, statuses.get((cve_id, package.name)))
-            entry = build_entry(record, package, disposition, fixed_version, kev=kev, epss=epss,
+        findings = package_findings(package, candidates, identifiers, strict)
+        cve_ids = set(findings) | (set(facts.patched) if records_about is not None else set())
+        matched.append((package, facts, findings, cve_ids))
+        wanted |= cve_ids
+    about = records_about(wanted) if records_about is not None and wanted else {}
+    cves: Dict[str, Dict[Tuple[str, str], Dict[str, Any]]] = {}
+    for package, facts, findings, cve_ids in matched:
+        for cve_id in sorted(cve_ids):
+            finding = findings.get(cve_id)
+            known = {record.key: record for record in (*(finding.records if finding else ()), *about.get(cve_id, ()))}
+            shown = display_record(cve_id, known.values())
+            if shown is None:
+                continue  # a patched CVE no record knows
+            disposition = decide(cve_id, facts, statuses.get((cve_id, package.name)), finding)
+            entry = build_entry(shown, package, disposition, finding, kev=kev, epss=epss,
                                 custom_scores=custom_scores, extra_fields=extra_fields)
             cves.setdefault(package.name, {})[(cve_id, entry["version"])] = entry
     ordered = {name: [entries[key] for key in sorted(entries)] for name, entries in sorted(cves.items())}

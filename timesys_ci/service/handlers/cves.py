@@ -1,8 +1,6 @@
 """CVE lookups and triage statuses."""
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from typing import Any, Optional
 
 from timesys.vigiles.cves import CVE_FIELDS, JUSTIFICATIONS, SCOPES, STATUSES
@@ -10,40 +8,51 @@ from timesys_ci.sbom import Package
 from timesys_ci.service import access
 from timesys_ci.service.context import Context
 from timesys_ci.service.errors import bad_request, not_found
-from timesys_ci.vulndb.matcher import match_package
+from timesys_ci.vulndb.merge import display_record
 from timesys_ci.vulndb.record import VulnRecord
-from timesys_ci.vulndb.scan import extra_field
+from timesys_ci.vulndb.scan import extra_field, package_findings
 
 
-def _record(ctx: Context, cve_id: str) -> VulnRecord:
-    raw = ctx.storage.vuln(cve_id.upper())
-    if raw is None:
+def _records(ctx: Context, cve_id: str) -> list[VulnRecord]:
+    records = ctx.storage.vulns.records_about([cve_id.upper()]).get(cve_id.upper())
+    if not records:
         raise not_found("CVE", cve_id)
-    return VulnRecord.from_json(json.loads(raw))
+    return records
 
 
-def _field(ctx: Context, record: VulnRecord, name: str) -> Any:
+def _configurations(records: list[VulnRecord]) -> list[Any]:
+    """NVD's configurations, else a CVE JSON 5 record's cpeApplicability."""
+    for record in sorted(records, key=lambda item: item.source != "nvd"):
+        if record.configurations:
+            return list(record.to_json()["configurations"])
+    return []
+
+
+def _field(ctx: Context, record: VulnRecord, records: list[VulnRecord], name: str) -> Any:
     if name == "identifier":
         return record.id
     if name == "nvd_status":
-        return record.vuln_status
+        return next((item.vuln_status for item in records if item.source == "nvd"), None)
     if name == "affected_configurations":
-        return [asdict(configuration) for configuration in record.configurations]
+        return _configurations(records)
     if name == "cisa":
-        return {"known_exploited": record.kev or bool(ctx.storage.kev([record.id]))}
+        return {"known_exploited": record.kev or bool(ctx.storage.vulns.kev([record.id]))}
     if name == "epss":
-        score = ctx.storage.epss([record.id]).get(record.id)
+        score = ctx.storage.vulns.epss([record.id]).get(record.id)
         return None if score is None else {"score": score}
     return extra_field(record, name)
 
 
 def get_cve_info(ctx: Context) -> Any:
-    record = _record(ctx, ctx.arg("cve_id"))
+    cve_id = ctx.arg("cve_id").upper()
+    records = _records(ctx, cve_id)
+    record = display_record(cve_id, records)
+    assert record is not None
     fields = ctx.many("fields") or list(CVE_FIELDS)
     unknown = [name for name in fields if name not in CVE_FIELDS]
     if unknown:
         raise bad_request(f"parameter 'fields' value {unknown[0]!r} is not one of {', '.join(CVE_FIELDS)}")
-    return {name: _field(ctx, record, name) for name in fields}
+    return {name: _field(ctx, record, records, name) for name in fields}
 
 
 def search_cves_by_product(ctx: Context) -> Any:
@@ -51,14 +60,16 @@ def search_cves_by_product(ctx: Context) -> Any:
     version = ctx.one("version", "") or ""
     ids_only = ctx.flag("ids_only")
     vendor, _, name = product.rpartition(":")
-    candidates = [VulnRecord.from_json(json.loads(raw)) for raw in ctx.storage.vulns_for_products([name])]
+    candidates = ctx.storage.vulns.records_for([name.lower()])
     if version:
         package = Package(name=name, version=version, cve_product=[product])
-        candidates = [match.record for match in match_package(package, candidates, ("CVE Product",), strict=bool(vendor))]
-    candidates.sort(key=lambda record: record.id)
+        ids = sorted(package_findings(package, lambda _: candidates, ("CVE Product",), strict=bool(vendor)))
+    else:
+        ids = sorted({cve_id for record in candidates for cve_id in record.cve_ids})
     if ids_only:
-        return [record.id for record in candidates]
-    return {record.id: record.description for record in candidates}
+        return ids
+    about = ctx.storage.vulns.records_about(ids)
+    return {cve_id: getattr(display_record(cve_id, about.get(cve_id, [])), "description", "") for cve_id in ids}
 
 
 def set_status(ctx: Context) -> Any:

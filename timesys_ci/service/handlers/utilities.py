@@ -12,9 +12,10 @@ def heartbeat(ctx: Context) -> Any:
 def about(ctx: Context) -> Any:
     from timesys import __version__
 
+    data = ctx.storage.vulns.data_summary()
     return {"app_version": f"timesys-ci local service {__version__}",
             "database_version": f"schema {ctx.storage.db.schema_version}",
-            "vulnerability_records": ctx.storage.vuln_count()}
+            "vulnerability_records": data["records"], "vuln_data": data}
 
 
 HANDLERS = {"heartbeat": heartbeat, "get_app_db_version": about}

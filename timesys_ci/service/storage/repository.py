@@ -1,19 +1,22 @@
-"""Everything the service stores, behind one class: users, groups, folders, SBOMs, reports, triage, vulns.
+"""Everything the service stores about accounts, behind one class: users, groups, folders, SBOMs, reports, triage.
 
 SQL lives here and nowhere else; handlers call these methods. Rows come back as
-`sqlite3.Row` (mapping-like) or plain dicts.
+`sqlite3.Row` (mapping-like) or plain dicts. Vulnerability data lives in its own file,
+`<data dir>/vulndb.sqlite3`, behind `timesys_ci.vulndb.store.VulnStore` (`Storage.vulns`).
 """
 from __future__ import annotations
 
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 from timesys_ci.service.storage.database import Database
+from timesys_ci.service.storage.legacy_vulns import move_legacy_vulns
+from timesys_ci.vulndb.store import VulnStore, open_store
 
 #: Roles a member can hold; each includes the rights of the ones after it.
 ROLES = ("admin", "editor", "viewer")
@@ -31,10 +34,22 @@ def new_token(prefix: str) -> str:
 class Storage:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
+        # Before the migration that drops them: vulnerability tables of older data dirs move to the vuln store.
+        move_legacy_vulns(self.data_dir / "vigiles.sqlite3", self.data_dir)
         self.db = Database(self.data_dir / "vigiles.sqlite3")
+        self._vulns: Optional[VulnStore] = None
+
+    @property
+    def vulns(self) -> VulnStore:
+        """The data dir's vulnerability database (opened on first use)."""
+        if self._vulns is None:
+            self._vulns = open_store(self.data_dir)
+        return self._vulns
 
     def close(self) -> None:
         self.db.close()
+        if self._vulns is not None:
+            self._vulns.close()
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return self.db.connection().execute(sql, params).fetchall()
@@ -288,64 +303,3 @@ class Storage:
         clauses = ["group_token = ?"] + [f"{name} = ?" for name in filters if name in allowed]
         values = [group_token] + [value for name, value in filters.items() if name in allowed]
         return self._rows(f"SELECT * FROM activity WHERE {' AND '.join(clauses)} ORDER BY id", values)
-
-    # -- vulnerability data -----------------------------------------------------------------------
-
-    def put_vulns(self, entries: Iterable[tuple[str, str, str, Iterable[tuple[Optional[str], str]]]]) -> int:
-        """Insert or replace records: (cve_id, last_modified, record JSON, {(vendor, product)}). Returns the count."""
-        count = 0
-        with self.db.write() as db:
-            for cve_id, last_modified, record, products in entries:
-                db.execute("INSERT INTO vulns (cve_id, last_modified, record) VALUES (?, ?, ?) ON CONFLICT (cve_id)"
-                           " DO UPDATE SET last_modified = excluded.last_modified, record = excluded.record",
-                           (cve_id, last_modified, record))
-                db.execute("DELETE FROM vuln_products WHERE cve_id = ?", (cve_id,))
-                db.executemany("INSERT OR IGNORE INTO vuln_products (product, vendor, cve_id) VALUES (?, ?, ?)",
-                               [(product, vendor or "*", cve_id) for vendor, product in products])
-                count += 1
-        return count
-
-    def vuln(self, cve_id: str) -> Optional[str]:
-        row = self._row("SELECT record FROM vulns WHERE cve_id = ?", (cve_id,))
-        return None if row is None else str(row["record"])
-
-    def vulns_by_id(self, cve_ids: Iterable[str]) -> Iterator[str]:
-        """Record JSON of the given CVEs that are known (unknown ids are skipped)."""
-        wanted = sorted(set(cve_ids))
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self._rows(f"SELECT record FROM vulns WHERE cve_id IN ({marks}) ORDER BY cve_id", chunk):
-                yield str(row["record"])
-
-    def vulns_for_products(self, products: Iterable[str]) -> Iterator[str]:
-        """Record JSON of every CVE indexed under one of the products (any vendor)."""
-        wanted = sorted(set(products))
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self._rows(f"SELECT DISTINCT v.cve_id, v.record FROM vuln_products p JOIN vulns v"
-                                  f" ON v.cve_id = p.cve_id WHERE p.product IN ({marks}) ORDER BY v.cve_id", chunk):
-                yield str(row["record"])
-
-    def vuln_count(self) -> int:
-        return int(self._row("SELECT COUNT(*) FROM vulns")[0])  # type: ignore[index]
-
-    def put_kev(self, entries: Iterable[tuple[str, str]]) -> None:
-        with self.db.write() as db:
-            db.executemany("INSERT OR REPLACE INTO kev (cve_id, date_added) VALUES (?, ?)", list(entries))
-
-    def kev(self, cve_ids: Iterable[str]) -> set[str]:
-        return {cve for cve in set(cve_ids) if self._row("SELECT 1 FROM kev WHERE cve_id = ?", (cve,))}
-
-    def put_epss(self, entries: Iterable[tuple[str, float, Optional[float]]]) -> None:
-        with self.db.write() as db:
-            db.executemany("INSERT OR REPLACE INTO epss (cve_id, score, percentile) VALUES (?, ?, ?)", list(entries))
-
-    def epss(self, cve_ids: Iterable[str]) -> dict[str, float]:
-        found = {}
-        for cve in set(cve_ids):
-            row = self._row("SELECT score FROM epss WHERE cve_id = ?", (cve,))
-            if row is not None:
-                found[cve] = float(row["score"])
-        return found

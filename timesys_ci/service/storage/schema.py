@@ -121,6 +121,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE kev (cve_id TEXT PRIMARY KEY, date_added TEXT NOT NULL DEFAULT '');
     CREATE TABLE epss (cve_id TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL);
     """,
+    # 2: vulnerability data lives in its own file (vulndb.sqlite3); legacy_vulns moved the rows there first
+    """
+    DROP TABLE IF EXISTS vuln_products;
+    DROP TABLE IF EXISTS vulns;
+    DROP TABLE IF EXISTS kev;
+    DROP TABLE IF EXISTS epss;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
