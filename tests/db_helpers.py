@@ -49,10 +49,11 @@ def db_digest(data: Path) -> Optional[str]:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
-def cve_ids(data: Path) -> set[str]:
+def record_ids(data: Path, source: str) -> dict[str, str]:
+    """id -> `modified` of the records of one source (nvd, cve5, osv) in the database."""
     connection = sqlite3.connect(dbfile.vulndb_path(data))
     try:
-        return {row[0] for row in connection.execute("SELECT cve_id FROM vulns")}
+        return dict(connection.execute("SELECT id, modified FROM records WHERE source = ?", (source,)))
     finally:
         connection.close()
 

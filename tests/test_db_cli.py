@@ -45,11 +45,12 @@ def test_update_status_export_import_through_main(mirror: FeedMirror, tmp_path: 
     assert out[:3] == ["nvd: fetched all CVEs: 30 records in 1 page(s)",
                        "kev: fetched known_exploited_vulnerabilities.json: 922 entries",
                        "epss: fetched epss_scores-current.csv.gz: 150 entries"]
-    assert out[-1].endswith("vulndb.sqlite3: 30 CVE records, 922 KEV entries, 150 EPSS scores")
+    assert out[-1].endswith("vulndb.sqlite3: 30 NVD records, 0 CVE 5 records, 0 OSV records, 922 KEV entries, "
+                           "150 EPSS scores")
 
     assert main(["db", "status", "--data", str(data), "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["counts"] == {"cve_records": 30, "kev": 922, "epss": 150} and status["warning"] is None
+    assert status["counts"] == {"nvd": 30, "cve5": 0, "osv": 0, "kev": 922, "epss": 150} and status["warning"] is None
     assert {row["source"]: row["records"] for row in status["sources"]} == {"nvd": 30, "kev": 922, "epss": 150}
     assert all(row["age"] == "less than an hour old" for row in status["sources"])
 
@@ -58,7 +59,8 @@ def test_update_status_export_import_through_main(mirror: FeedMirror, tmp_path: 
     printed = capsys.readouterr().out
     checksum = printed.split("sha256 ")[1].split()[0]
     assert main(["db", "import", str(export), "--data", str(lab), "--sha256", checksum]) == 0
-    assert "30 CVE records, 922 KEV entries, 150 EPSS scores" in capsys.readouterr().out
+    assert "30 NVD records, 0 CVE 5 records, 0 OSV records, 922 KEV entries, 150 EPSS scores" in \
+        capsys.readouterr().out
     assert main(["db", "status", "--data", str(lab)]) == 0
     human = capsys.readouterr().out
     assert "imported from vulndb.zip" in human and "freshness: ok" in human and "nvd" in human
@@ -148,18 +150,17 @@ def test_a_killed_update_loses_nothing_and_the_next_run_resumes(mirror: FeedMirr
 # -- upload --local -------------------------------------------------------------------------------------
 
 
-def _set_updated(data: Path, days_ago: float) -> None:
+def _set_updated(data: Path, days_ago: float, source: str = "nvd") -> None:
+    """Pretend `source` was last synced `days_ago`."""
     import sqlite3
 
-    path = dbfile.vulndb_path(data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path)
+    connection = sqlite3.connect(dbfile.vulndb_path(data))
     with connection:
-        write_states(connection, [SourceState("nvd", format_time(utc_now() - timedelta(days=days_ago)), records=1)])
+        write_states(connection, [SourceState(source, format_time(utc_now() - timedelta(days=days_ago)), records=1)])
     connection.close()
 
 
-def test_upload_local_warns_about_stale_or_sample_data(tmp_path: Path) -> None:
+def test_upload_local_warns_about_stale_or_sample_data(mirror: FeedMirror, tmp_path: Path) -> None:
     data = tmp_path / "local"
     upload = ["upload", "--local", "--local-data", str(data), str(EXAMPLE), "--fail-on", "none"]
     sample = run_cli(*upload, home=tmp_path)
@@ -172,14 +173,15 @@ def test_upload_local_warns_about_stale_or_sample_data(tmp_path: Path) -> None:
         in refused.error_line
     assert "Gate:" not in refused.stdout  # stopped before anything was uploaded
 
-    _set_updated(data, days_ago=10)
+    assert main(["db", "update", "--data", str(data), "--source", "kev", *feed_flags(mirror)]) == 0
+    _set_updated(data, days_ago=10, source="kev")
     stale = run_cli(*upload, "--json", home=tmp_path)
     assert stale.returncode == 0
     (warning,) = stale.json()["warnings"]
-    assert warning.startswith("the local vulnerability data is older than 7 days (--max-db-age): nvd (10 days old)")
+    assert warning.startswith("the local vulnerability data is older than 7 days (--max-db-age): kev (10 days old)")
     assert run_cli(*upload, "--max-db-age", "2w", "--require-fresh-db", home=tmp_path).returncode == 0
 
-    _set_updated(data, days_ago=0.5)
+    _set_updated(data, days_ago=0.5, source="kev")
     fresh = run_cli(*upload, "--require-fresh-db", home=tmp_path)
     assert fresh.returncode == 0 and "Warning:" not in fresh.stdout
 
@@ -230,3 +232,26 @@ def test_progress_bar_on_a_terminal_and_status_warnings(mirror: FeedMirror, tmp_
     assert "warning: the local vulnerability data is older than 36 h (--max-db-age): nvd (3 days old)" in out
     assert main(["db", "status", "--data", str(tmp_path), "--max-db-age", "5d"]) == 0
     assert "freshness: ok" in capsys.readouterr().out
+
+
+def test_update_export_import_then_upload_local_gates_on_that_data(mirror: FeedMirror, tmp_path: Path) -> None:
+    """The README's path: `db update` on a connected machine, `db export`, `db import` in a lab, `upload --local`
+    there -- and the scan really uses the imported data (a CNA record the bundled sample cannot know)."""
+    from .support.feed_mirror import EPOCH, cve5_day, cve5_records
+
+    records = cve5_records()
+    newer = json.loads(json.dumps(records["CVE-2024-9143"]))
+    newer["cveMetadata"]["cveId"] = "CVE-2099-9143"  # the OpenSSL CNA's ranges under an id no sample has
+    cve5_day(mirror, EPOCH, baseline=records, hourly={"0100Z": {"CVE-2099-9143": newer}})
+    connected, lab, export = tmp_path / "connected", tmp_path / "lab", tmp_path / "usb" / "vulndb.zip"
+    assert main(["db", "update", "--data", str(connected), "--source", "cve5,kev", *feed_flags(mirror)]) == 0
+    assert main(["db", "export", str(export), "--data", str(connected)]) == 0
+
+    assert run_cli("db", "import", str(export), "--data", str(lab), home=tmp_path).returncode == 0
+    run = run_cli("upload", "--local", "--local-data", str(lab), str(EXAMPLE), "--fail-on", "none",
+                  "--require-fresh-db", "--json", home=tmp_path)
+    assert run.returncode == 0, run.stderr
+    result = run.json()
+    found = {(finding["cve_id"], finding["package"]) for finding in result["findings"]}
+    assert ("CVE-2099-9143", "openssl") in found
+    assert result["warnings"] == []

@@ -19,7 +19,7 @@ from timesys_ci.vulndb.feeds import cve5, nvd, osv
 from timesys_ci.vulndb.feeds.http import FeedDataError, FeedHTTPError, RateLimiter
 from timesys_ci.vulndb.state import format_time, parse_time
 
-from .db_helpers import FakeClock, cve_ids, db_digest, first_day, run_update, states
+from .db_helpers import FakeClock, db_digest, first_day, record_ids, run_update, states
 from .support.feed_mirror import EPOCH, FeedMirror, cve5_day, cve5_delta, epss_gz
 
 NVD = "/nvd/rest/json/cves/2.0"
@@ -48,8 +48,10 @@ def test_first_run_fetches_each_source_in_its_real_shape(mirror: FeedMirror, tmp
     # OSV: the names are checked, then the ecosystem's all.zip.
     assert [r.path for r in mirror.requested("/osv/")] == ["/osv/ecosystems.txt", "/osv/AlmaLinux/all.zip"]
 
-    assert summary.counts == {"cve_records": 30, "kev": 922, "epss": 150}
-    assert cve_ids(tmp_path) >= {"CVE-2024-36971", "CVE-2022-0778", "CVE-2018-1000500"}
+    assert summary.counts == {"nvd": 30, "cve5": 10, "osv": 6, "kev": 922, "epss": 150}
+    assert set(record_ids(tmp_path, "nvd")) >= {"CVE-2024-36971", "CVE-2022-0778", "CVE-2018-1000500"}
+    # The baseline's nested cves.zip and the delta were imported: 8 + 2 CNA records.
+    assert len(record_ids(tmp_path, "cve5")) == 10 and "ALSA-2022:1065" in record_ids(tmp_path, "osv")
     found = states(tmp_path)
     assert set(found) == {"nvd", "cve5", "kev", "epss", "osv:AlmaLinux"}
     assert found["nvd"].cursor == {"last_mod_start": "2025-06-01T12:00:00Z"}  # the server's time of the run
@@ -100,6 +102,10 @@ def test_second_run_fetches_only_what_changed(mirror: FeedMirror, tmp_path: Path
     assert found["osv:AlmaLinux"].cursor == {"modified": "2025-06-01T18:00:00.123456789Z"}
     assert found["epss"].data_as_of == "2025-06-02T00:00:00Z"
     assert found["kev"].changed == 0
+    # The new data is in the database: the day's last deltas' records, the changed OSV record.
+    assert len(record_ids(tmp_path, "cve5")) == 12
+    assert record_ids(tmp_path, "osv")["ALSA-2022:1065"].startswith("2025-06-01T18:00:00")
+    assert record_ids(tmp_path, "nvd")["CVE-2022-0778"].startswith("2025-06-02T08:00:00")
 
     # Nothing new: one NVD page with no results, the listing, conditional requests; no download at all.
     mirror.clear_log()
@@ -186,7 +192,7 @@ def test_a_connection_dropped_mid_download_is_resumed_with_range(mirror: FeedMir
     assert [r.status for r in baseline] == [200, 206]
     assert baseline[1].headers["range"] == "bytes=700-" and baseline[1].headers["if-range"].startswith('"')
     assert states(tmp_path)["cve5"].cursor["baseline"] == "2025-05-31_all_CVEs_at_midnight.zip.zip"
-    assert len(mirror.requested(NVD)) == 4 and len(cve_ids(tmp_path)) == 30
+    assert len(mirror.requested(NVD)) == 4 and len(record_ids(tmp_path, "nvd")) == 30
 
 
 def test_a_failed_run_keeps_the_database_and_the_next_run_reuses_its_downloads(

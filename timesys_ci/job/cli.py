@@ -25,8 +25,8 @@ from timesys_ci.job.upload import GateInputs, UploadOptions, evaluate_report, fe
 from timesys_ci.outputs import github
 from timesys_ci.report import load_report, parse_report
 from timesys_ci.settings import CommandLine, Settings, local_data_dir
-from timesys_ci.vulndb.dbfile import vulndb_path
-from timesys_ci.vulndb.state import local_data_warnings, parse_max_age
+from timesys_ci.vulndb.dbfile import freshness, vulndb_path
+from timesys_ci.vulndb.state import DEFAULT_MAX_AGE, parse_max_age, require_fresh
 
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
 UPLOAD_HELP = "Upload a manifest/SBOM, wait for the report and gate the build on it"
@@ -125,7 +125,8 @@ def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
         return
     data_dir = args.local_data or local_data_dir()
     # Checked before the service starts: with --require-fresh-db, stale data stops the job here.
-    args.db_warnings = local_data_warnings(vulndb_path(data_dir), args.max_db_age, args.require_fresh_db)
+    args.db_warnings = require_fresh(freshness(vulndb_path(data_dir), args.max_db_age or DEFAULT_MAX_AGE),
+                                     args.require_fresh_db)
     with local_service(data_dir) as local:
         flags = command_line_of(args)
         # The user's own key, URL and dashboard settings do not apply to the embedded service.

@@ -26,7 +26,6 @@ from timesys_ci.vulndb.state import (
     DEFAULT_MAX_AGE,
     SourceState,
     describe_age,
-    freshness,
     load_states,
     parse_max_age,
     utc_now,
@@ -190,17 +189,15 @@ def run_update(args: argparse.Namespace) -> int:
         emit(args, summary.to_json())
         return exit_codes.OK
     for result in summary.results:
-        if result.not_imported:
-            stream.write(f"{result.source}: {result.not_imported} file(s) fetched but not imported: this version "
-                         f"cannot read them yet\n")
-        elif result.files:
+        if result.files:
             stream.write(f"{result.source}: {result.imported} records imported\n")
     stream.write(f"{summary.database}: {_counts_text(summary.counts)}\n")
     return exit_codes.OK
 
 
 def _counts_text(counts: dict[str, int]) -> str:
-    names = {"cve_records": "CVE records", "kev": "KEV entries", "epss": "EPSS scores"}
+    names = {"nvd": "NVD records", "cve5": "CVE 5 records", "osv": "OSV records", "kev": "KEV entries",
+             "epss": "EPSS scores"}
     ordered = sorted(counts, key=lambda key: (list(names).index(key) if key in names else len(names), key))
     return ", ".join(f"{counts[key]} {names.get(key, key)}" for key in ordered) or "empty"
 
@@ -212,7 +209,7 @@ def status_of(data_dir: Path, max_age: Any, now: Optional[datetime] = None) -> d
     now = now or utc_now()
     path = dbfile.vulndb_path(data_dir)
     states, meta = load_states(path)
-    check = freshness(path, max_age, now)
+    check = dbfile.freshness(path, max_age, now)
     return {
         "database": str(path), "exists": path.exists(), "size": path.stat().st_size if path.exists() else 0,
         "counts": dbfile.record_counts(path), "sample_only": check.sample_only,
@@ -261,7 +258,7 @@ def run_export(args: argparse.Namespace) -> int:
     if wants_json(args):
         emit(args, result)
         return exit_codes.OK
-    check = freshness(dbfile.vulndb_path(data_dir))
+    check = dbfile.freshness(dbfile.vulndb_path(data_dir))
     sys.stdout.write(f"saved {result['file']} ({human_size(Path(result['file']).stat().st_size)}): "
                      f"{_counts_text(result['counts'])}\nsha256 {result['file_sha256']}  {result['file']}\n")
     if check.warning:
@@ -277,7 +274,7 @@ def run_import(args: argparse.Namespace) -> int:
         return exit_codes.OK
     sys.stdout.write(f"imported {args.file} (exported {manifest.get('created')} by {manifest.get('tool')}): "
                      f"{_counts_text(manifest.get('counts') or {})}\n")
-    warning = freshness(dbfile.vulndb_path(data_dir)).warning
+    warning = dbfile.freshness(dbfile.vulndb_path(data_dir)).warning
     if warning:
         sys.stderr.write(f"timesys-ci: warning: {warning}\n")
     return exit_codes.OK

@@ -14,24 +14,25 @@ independent of the store's implementation.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import os
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Optional
 
 from timesys.core.utils import _fsync_directory  # the rename itself made durable
 from timesys.exceptions import ConfigurationError
 from timesys_ci.vulndb import state as feed_state
+from timesys_ci.vulndb.errors import VulnDataError
+from timesys_ci.vulndb.importer import import_paths
+from timesys_ci.vulndb.store import FILE_NAME, VulnStore
 
-VULNDB_FILE = "vulndb.sqlite3"
+VULNDB_FILE = FILE_NAME
 LOCK_FILE = ".vulndb.lock"
 _TEMP_PREFIX = f".{VULNDB_FILE}."
-#: Largest gzip member the EPSS/KEV path will inflate (the real EPSS CSV is about 10 MB).
-MAX_INFLATED = 2 * 1024 * 1024 * 1024
 
 
 class BusyError(ConfigurationError):
@@ -42,114 +43,85 @@ def vulndb_path(data_dir: Path) -> Path:
     return Path(data_dir) / VULNDB_FILE
 
 
-# -- the store (one place to swap implementations) -------------------------------------------------
+# -- the store (the one place that knows how records get into it) -----------------------------------------
 
 
-def open_store(path: Path) -> Any:
+def open_store(path: Path) -> VulnStore:
     """The vulnerability store over `path` (created if missing)."""
-    from timesys_ci.service.storage import Database, Storage
-
-    class _FileStorage(Storage):
-        """The service's vulnerability tables in their own file, until `VulnStore` lands."""
-
-        def __init__(self, db_path: Path) -> None:
-            self.data_dir = db_path.parent
-            self.db = Database(db_path)
-
-    return _FileStorage(path)
+    return VulnStore(path)
 
 
 @dataclass
 class ImportResult:
-    counts: dict[str, int] = field(default_factory=dict)  # records brought in, per source
-    not_imported: list[Path] = field(default_factory=list)  # fetched, but this version cannot read them yet
+    counts: dict[str, int] = field(default_factory=dict)  # records (nvd, cve5, osv) / entries (kev, epss) imported
 
 
-def import_files(store: Any, source: str, paths: Sequence[Path]) -> ImportResult:
-    """Bring feed files of one source (`nvd`, `cve5`, `osv`, `kev`, `epss`) into the store."""
-    from timesys_ci.service.vulndata import import_epss, import_kev, import_nvd_files
-
-    result = ImportResult()
-    if source == "nvd":
-        result.counts["nvd"] = import_nvd_files(store, paths)
-    elif source == "kev":
-        result.counts["kev"] = sum(import_kev(store, path) for path in paths)
-    elif source == "epss":
-        result.counts["epss"] = 0
-        for path in paths:
-            with _plain(path) as plain:
-                result.counts["epss"] += import_epss(store, plain)
-    else:
-        result.not_imported.extend(paths)
-    return result
+class UnreadableData(ValueError):
+    """A file to import is not readable vulnerability data (one line naming the file and record)."""
 
 
-def source_counts(store: Any) -> dict[str, int]:
-    """Records the store holds per source kind, as far as it can tell."""
-    connection = store.db.connection()
-    return {"nvd": store.vuln_count(),
-            "kev": int(connection.execute("SELECT COUNT(*) FROM kev").fetchone()[0]),
-            "epss": int(connection.execute("SELECT COUNT(*) FROM epss").fetchone()[0])}
+def import_files(store: VulnStore, paths: Sequence[Path], *, origin: str) -> ImportResult:
+    """Bring feed files (any format the importer detects: files, dirs, zips) into the store, all or nothing.
+
+    `origin` is what every report's `vuln_data` shows as the data's origin.
+    """
+    try:
+        summary = import_paths(store, paths, origin=origin)
+    except VulnDataError as exc:
+        raise UnreadableData(str(exc)) from None
+    return ImportResult(dict(summary.counts()))
+
+
+def source_counts(store: VulnStore) -> dict[str, int]:
+    """What the store holds per source: records of nvd, cve5 and osv; entries of kev and epss."""
+    return store.counts()
 
 
 def record_counts(path: Path) -> dict[str, int]:
-    """What the database holds: CVE records, KEV entries, EPSS scores (read-only)."""
+    """`source_counts` of a database file; {} when there is none."""
     if not path.exists():
         return {}
-    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    counts = {}
+    store = VulnStore(path)
     try:
-        for name, table in (("cve_records", "vulns"), ("kev", "kev"), ("epss", "epss")):
-            try:
-                counts[name] = int(connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-            except sqlite3.OperationalError:
-                pass
+        return store.counts()
     finally:
-        connection.close()
-    return counts
+        store.close()
+
+
+def sample_only(path: Path) -> bool:
+    """True when the file holds only the bundled sample (or nothing at all yet)."""
+    if not path.exists():
+        return True
+    store = VulnStore(path)
+    try:
+        return store.is_empty() or bool(store.data_summary()["sample_only"])
+    finally:
+        store.close()
+
+
+def freshness(path: Path, max_age: timedelta = feed_state.DEFAULT_MAX_AGE,
+              now: Optional[datetime] = None) -> feed_state.Freshness:
+    """Is the database file fit to gate on: not only the sample, every synced source younger than `max_age`."""
+    return feed_state.assess(feed_state.load_states(path)[0], sample_only(path), max_age, now)
 
 
 def schema_problem(path: Path) -> Optional[str]:
     """Why the file is not a vulnerability database this version can use, or None."""
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        return f"not an SQLite database ({exc})"
-    try:
-        check = connection.execute("PRAGMA quick_check").fetchone()
-        if not check or check[0] != "ok":
-            return f"the database is damaged ({check[0] if check else 'no answer'})"
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        try:
+            check = connection.execute("PRAGMA quick_check").fetchone()
+        finally:
+            connection.close()
     except sqlite3.DatabaseError as exc:
         return f"not an SQLite database ({exc})"
-    finally:
-        connection.close()
-    missing = {"vulns", "kev", "epss", "feed_state"} - tables
-    if missing:
-        return f"not a timesys-ci vulnerability database (no {', '.join(sorted(missing))} table)"
-    return None
-
-
-@contextlib.contextmanager
-def _plain(path: Path) -> Iterator[Path]:
-    """`path`, or a gunzipped copy of it (bounded) next to it."""
-    with open(path, "rb") as handle:
-        gzipped = handle.read(2) == b"\x1f\x8b"
-    if not gzipped:
-        yield path
-        return
-    plain = path.with_name(path.name + ".plain")
+    if not check or check[0] != "ok":
+        return f"the database is damaged ({check[0] if check else 'no answer'})"
     try:
-        with gzip.open(path, "rb") as source, open(plain, "wb") as target:
-            copied = 0
-            for chunk in iter(lambda: source.read(1024 * 1024), b""):
-                copied += len(chunk)
-                if copied > MAX_INFLATED:
-                    raise ValueError(f"{path.name}: inflates to more than {MAX_INFLATED} bytes; refused")
-                target.write(chunk)
-        yield plain
-    finally:
-        plain.unlink(missing_ok=True)
+        VulnStore(path).close()
+    except VulnDataError as exc:
+        return str(exc).replace(f"{path}: ", "")
+    return None
 
 
 # -- building a new version ------------------------------------------------------------------------
@@ -193,12 +165,12 @@ class Build:
             _copy_database(self.live, self.path)
         else:
             self.path.unlink()
-        self._store: Any = None
+        self._store: Optional[VulnStore] = None
         self._states: dict[str, feed_state.SourceState] = {}
         self._meta: dict[str, Any] = {}
 
     @property
-    def store(self) -> Any:
+    def store(self) -> VulnStore:
         if self._store is None:
             self._store = open_store(self.path)
         return self._store

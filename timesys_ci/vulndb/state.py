@@ -40,8 +40,6 @@ CREATE TABLE IF NOT EXISTS feed_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 """
 
 DEFAULT_MAX_AGE = timedelta(days=7)
-#: The row of files brought in by hand (`service import-vulns`): no feed to sync, so never stale.
-FILES_SOURCE = "files"
 
 
 class StaleDataError(ConfigurationError):
@@ -227,22 +225,20 @@ class Freshness:
         return None
 
 
-def freshness(db_path: Path, max_age: timedelta = DEFAULT_MAX_AGE, now: Optional[datetime] = None) -> Freshness:
-    states, _ = load_states(db_path)
+def assess(states: Mapping[str, SourceState], sample_only: bool, max_age: timedelta = DEFAULT_MAX_AGE,
+           now: Optional[datetime] = None) -> Freshness:
+    """Which synced sources are older than `max_age` (by their last successful update)."""
     now = now or utc_now()
     stale = []
     for state in states.values():
-        if state.source == FILES_SOURCE:
-            continue
         age = state.age(now)
         if age is None or age > max_age:
             stale.append(f"{state.source} ({describe_age(age)})")
-    return Freshness(sample_only=not states, stale=tuple(stale), max_age=max_age)
+    return Freshness(sample_only=sample_only, stale=tuple(stale), max_age=max_age)
 
 
-def local_data_warnings(db_path: Path, max_age: Optional[timedelta], require_fresh: bool) -> tuple[str, ...]:
-    """`upload --local`: the freshness warning for the summary, or StaleDataError with --require-fresh-db."""
-    warning = freshness(db_path, max_age or DEFAULT_MAX_AGE).warning
-    if warning and require_fresh:
-        raise StaleDataError(f"--require-fresh-db: {warning}")
-    return (warning,) if warning else ()
+def require_fresh(check: Freshness, required: bool) -> tuple[str, ...]:
+    """`upload --local`: the warning for the summary, or StaleDataError with --require-fresh-db."""
+    if check.warning and required:
+        raise StaleDataError(f"--require-fresh-db: {check.warning}")
+    return (check.warning,) if check.warning else ()

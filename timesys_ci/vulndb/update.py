@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Protocol, Union
 
 from timesys.exceptions import ParameterError
-from timesys_ci.gate.kev_epss import EnrichmentError
 from timesys_ci.vulndb import dbfile
 from timesys_ci.vulndb.errors import VulnDataError
 from timesys_ci.vulndb.feeds import (
@@ -45,7 +44,9 @@ from timesys_ci.vulndb.feeds.http import (
     FeedHttp,
     Progress,
 )
-from timesys_ci.vulndb.state import FILES_SOURCE, SourceState, format_time, load_states
+from timesys_ci.vulndb.importer import ImportSummary, import_paths
+from timesys_ci.vulndb.state import SourceState, load_states
+from timesys_ci.vulndb.store import VulnStore
 
 FETCHERS: dict[str, Callable[[FeedContext, Mapping[str, SourceState]], list[Fetched]]] = {
     "nvd": nvd.fetch, "cve5": cve5.fetch, "osv": osv.fetch, "kev": kev.fetch, "epss": epss.fetch,
@@ -87,7 +88,6 @@ class SourceResult:
     summary: str
     files: int
     imported: int
-    not_imported: int = 0
 
 
 @dataclass
@@ -157,10 +157,10 @@ def update(data_dir: Path, options: UpdateOptions) -> UpdateSummary:
     return UpdateSummary(dbfile.vulndb_path(data_dir), results, dbfile.record_counts(dbfile.vulndb_path(data_dir)))
 
 
-def _import(store: Any, item: Fetched) -> dbfile.ImportResult:
+def _import(store: VulnStore, item: Fetched) -> dbfile.ImportResult:
     try:
-        return dbfile.import_files(store, item.kind, item.files)
-    except (VulnDataError, EnrichmentError, ValueError) as exc:
+        return dbfile.import_files(store, item.files, origin=f"db update from {item.state.origin}")
+    except dbfile.UnreadableData as exc:
         raise FeedDataError(f"{item.source}: {exc}") from None
 
 
@@ -173,11 +173,13 @@ def _apply(data_dir: Path, fetched: Sequence[Fetched]) -> list[SourceResult]:
     else:
         with dbfile.building(data_dir, lock=False) as build:
             for item in fetched:
-                imported = _import(build.store, item)
-                counts = dbfile.source_counts(build.store)
-                build.set_state(replace(item.state, records=counts.get(item.kind, item.state.records)))
+                imported = _import(build.store, item) if item.files else dbfile.ImportResult()
+                held = dbfile.source_counts(build.store)
+                # OSV ecosystems share one count in the store; each keeps the size of its own all.zip.
+                records = item.state.records if item.kind == "osv" else held.get(item.kind, item.state.records)
+                build.set_state(replace(item.state, records=records))
                 results.append(SourceResult(item.source, item.summary, len(item.files),
-                                            sum(imported.counts.values()), len(imported.not_imported)))
+                                            sum(imported.counts.values())))
             build.commit()
     for item in fetched:
         if item.pending is not None:
@@ -185,25 +187,13 @@ def _apply(data_dir: Path, fetched: Sequence[Fetched]) -> list[SourceResult]:
     return results
 
 
-def import_files(data_dir: Path, files: Mapping[str, Sequence[Path]], *, now: Optional[str] = None) -> dict[str, int]:
-    """Files the user has (NVD JSON, a KEV catalog, an EPSS CSV) into the database, atomically.
-
-    `files`: source kind -> paths. Returns the records imported per source.
-    """
-    data_dir = Path(data_dir)
-    counts: dict[str, int] = {}
-    with dbfile.building(data_dir) as build:
-        for kind, paths in files.items():
-            if not paths:
-                continue
-            result = dbfile.import_files(build.store, kind, list(paths))
-            if result.not_imported:
-                raise ParameterError(f"{result.not_imported[0]}: this version cannot import {kind} files yet")
-            for name, count in result.counts.items():
-                counts[name] = counts.get(name, 0) + count
-        names = [str(path) for paths in files.values() for path in paths]
-        build.set_state(SourceState(source=FILES_SOURCE, updated=now or format_time(SYSTEM_CLOCK.now()),
-                                    origin="import-vulns " + " ".join(names)[:500],
-                                    changed=sum(counts.values())))
+def import_files(data_dir: Path, paths: Sequence[Path], *, origin: str = "import") -> ImportSummary:
+    """Files, directories or archives the user has (any format the importer detects) into the database,
+    through the same atomic copy-and-swap as `db update` (`service import-vulns`)."""
+    with dbfile.building(Path(data_dir)) as build:
+        try:
+            summary = import_paths(build.store, list(paths), origin=origin)
+        except VulnDataError as exc:
+            raise ParameterError(str(exc)) from None
         build.commit()
-    return counts
+    return summary

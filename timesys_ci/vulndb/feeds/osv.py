@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from dataclasses import replace
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -133,7 +134,8 @@ def _fetch_ecosystem(context: FeedContext, ecosystem: str, committed: Optional[S
             state = _state(context, source, committed, cursor, 0, known)
             return Fetched(source, [], state, "all.zip not modified", pending)
         newest, count = _zip_cursor(cache / "all.zip", f"{ecosystem}/all.zip")
-        state = _state(context, source, committed, newest or cursor, count, download.validators, download.sha256)
+        state = replace(_state(context, source, committed, newest or cursor, count, download.validators,
+                               download.sha256), records=count)
         return Fetched(source, [cache / "all.zip"], state, f"all.zip: {count} records", pending)
     files = []
     for record_id in plan["ids"]:
