@@ -216,7 +216,7 @@ class Freshness:
     @property
     def warning(self) -> Optional[str]:
         if self.sample_only:
-            return ("the local vulnerability database holds only the bundled sample (a few dozen CVEs): "
+            return ("the local vulnerability database holds only the bundled sample (records picked for the examples): "
                     "a PASS means little; run `timesys-ci db update` (or `db import` an export)")
         if self.stale:
             return (f"the local vulnerability data is older than {describe_span(self.max_age)}"
