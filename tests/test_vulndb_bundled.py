@@ -1,16 +1,17 @@
-"""The committed sample database and example manifest equal what the scripts produce."""
+"""The committed sample vulnerability data and example manifest equal what the scripts produce."""
 from __future__ import annotations
 
-import gzip
 import importlib.util
+import io
+import zipfile
+from pathlib import Path
 from types import ModuleType
 
-from timesys_ci.vulndb.index import RecordIndex
-from timesys_ci.vulndb.nvd import load_nvd_file
-from timesys_ci.sbom.model import Package
+from timesys_ci.vulndb.importer import import_paths
+from timesys_ci.vulndb.store import ORIGIN_SAMPLE, VulnStore
 from .vulndb_helpers import FIXTURES, ROOT
 
-SAMPLE = ROOT / "timesys_ci" / "data" / "nvd-sample.json.gz"
+SAMPLE = ROOT / "timesys_ci" / "data" / "vulndb-sample.zip"
 
 
 def _script(name: str) -> ModuleType:
@@ -21,32 +22,30 @@ def _script(name: str) -> ModuleType:
     return module
 
 
+def _members(data: bytes) -> dict:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {info.filename: (info.date_time, info.external_attr, archive.read(info)) for info in archive.infolist()}
+
+
 def test_sample_vulndb_matches_its_script() -> None:
-    built = _script("build_sample_vulndb").render(FIXTURES / "nvd")
-    committed = SAMPLE.read_bytes()
-    # Compressed bytes may differ between zlib builds; the content and header must not.
-    assert gzip.decompress(committed) == gzip.decompress(built)
-    assert committed[4:8] == b"\0\0\0\0"  # gzip mtime 0
+    built = _script("build_sample_vulndb").render(FIXTURES)
+    # Compressed bytes may differ between zlib builds; names, order, times, modes and contents must not.
+    assert list(_members(SAMPLE.read_bytes()).items()) == list(_members(built).items())
+    assert _script("build_sample_vulndb").render(FIXTURES) == built  # same input, same bytes
 
 
-def test_sample_vulndb_is_readable_and_complete() -> None:
-    records = load_nvd_file(SAMPLE)
-    assert len(records) == len(list((FIXTURES / "nvd").glob("*.json")))
-    assert [record.id for record in records] == sorted(record.id for record in records)
+def test_sample_holds_every_fixture_record_and_imports_cleanly(tmp_path: Path) -> None:
+    names = set(_members(SAMPLE.read_bytes()))
+    for folder, pattern in (("nvd", "*.json"), ("cve5/openssl-cna", "CVE-*.json"), ("cve5/cvelistV5", "CVE-*.json")):
+        assert {f"{folder}/{path.name}" for path in (FIXTURES / folder).glob(pattern)} <= names
+    store = VulnStore(tmp_path / "vulndb.sqlite3")
+    summary = import_paths(store, [SAMPLE], origin=ORIGIN_SAMPLE)
+    assert summary.records == {"nvd": 30, "cve5": len(list((FIXTURES / "cve5").glob("*/CVE-*.json")))}
+    assert summary.kev > 1400 and summary.errors == [] and summary.skipped == [f"{SAMPLE}:NOTICE.txt"]
+    assert store.data_summary()["sample_only"] is True
+    store.close()
 
 
 def test_example_manifest_matches_its_script() -> None:
     built = _script("build_example_manifest").render(FIXTURES / "yocto-spdx")
     assert (ROOT / "examples" / "core-image-minimal.vigiles.json").read_bytes() == built
-
-
-def test_index_replaces_records_with_the_same_id() -> None:
-    records = load_nvd_file(SAMPLE)
-    index = RecordIndex(records)
-    index.add(records[0])
-    assert len(index) == len(records)
-    assert [r.id for r in index.records_for({(None, "busybox")})].count("CVE-2022-48174") == 1
-    assert index.records_for({("busybox", "busybox")}) == index.records_for({(None, "busybox")})
-    assert index.records_for({("someone_else", "busybox")}) == []
-    assert index.records_by_id(["CVE-2099-0001", "CVE-2024-3094"])[0].id == "CVE-2024-3094"
-    assert Package("x").match_version == "unset"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from timesys_ci.vulndb.errors import VulnDataError
-from timesys_ci.vulndb.nvd import load_nvd_bytes, load_nvd_file, parse_nvd_document, to_api_envelope
+from timesys_ci.vulndb.sources.nvd import load_nvd_bytes, load_nvd_file, parse_nvd_document, to_api_envelope
 from timesys_ci.cvss import severity_for
 from timesys_ci.vulndb.record import VulnRecord
 
@@ -113,3 +113,22 @@ def test_malformed_input_names_file_and_record(payload: bytes, fragment: str) ->
 )
 def test_severity_bands(score, band) -> None:
     assert severity_for(score) == band
+
+
+def test_one_cve_wrapper_file_and_rejected_record_withdrawn() -> None:
+    """A `{"cve": {...}}` item saved on its own is read; a Rejected record becomes a withdrawal."""
+    from timesys_ci.vulndb.sources.common import Withdrawn
+    from timesys_ci.vulndb.sources.nvd import iter_nvd_document
+
+    cve = json.loads((NVD_DIR / "CVE-2022-37434.json").read_text())
+    (record,) = load_nvd_bytes(json.dumps({"cve": cve}).encode(), "wrapped.json")
+    assert record.id == "CVE-2022-37434" and record.source == "nvd" and record.configurations
+    assert list(iter_nvd_document({"cve": {"id": "CVE-2099-1", "vulnStatus": "Rejected"}})) == [
+        Withdrawn("nvd", "CVE-2099-1")]
+
+
+def test_patch_references_to_commits_are_the_fix_commits() -> None:
+    zlib = _record("CVE-2022-37434")
+    assert "https://github.com/madler/zlib/commit/eff308af425b67093bab25f80f1ae950166bece1" in zlib.fix_commits
+    assert not any("openwall" in url for url in zlib.fix_commits)  # an advisory tagged Patch is not a fix commit
+    assert _record("CVE-2022-48174").fix_commits == []

@@ -13,13 +13,13 @@ from .vulndb_helpers import FIXTURES, ROOT, fixture_index
 EXAMPLE = ROOT / "examples" / "core-image-minimal.vigiles.json"
 
 ENTRY_KEYS = {"cve_id", "version", "cvss", "vector", "cvss_version", "cvss_v4", "vector_v4", "severity", "status",
-              "category", "vuln_status", "justification", "fixedby", "fixed_version", "kev", "epss",
-              "custom_score", "scope"}
+              "category", "vuln_status", "justification", "fixedby", "fixed_version", "fixed_versions", "fix_commits",
+              "sources", "kev", "epss", "custom_score", "scope"}
 
 
 def _scan(sbom: Sbom, **options: Any) -> Dict[str, Any]:
-    index = fixture_index()
-    return scan(sbom, index.records_for, records_by_id=index.records_by_id, **options)
+    index = fixture_index()  # the NVD fixtures only
+    return scan(sbom, index.records_for, records_about=index.records_about, **options)
 
 
 def _flat(report: Dict[str, Any]) -> List[Tuple[str, str, str]]:
@@ -30,11 +30,11 @@ def test_example_manifest_gives_exactly_the_expected_set() -> None:
     report = _scan(load_sbom(EXAMPLE.read_text(), str(EXAMPLE)))
     assert _flat(report) == [
         ("busybox", "CVE-2022-28391", "fixed"),
-        ("busybox", "CVE-2022-48174", "unfixed"),
+        ("busybox", "CVE-2022-48174", "unfixed"),  # NVD: <= 1.36.1, no fixed version, no fix commit
         ("busybox", "CVE-2023-42363", "fixed"),
         ("glibc", "CVE-2024-2961", "fixed"),
         ("linux-yocto", "CVE-2024-1086", "fixed"),
-        ("linux-yocto", "CVE-2024-36971", "unfixed"),
+        ("linux-yocto", "CVE-2024-36971", "upgradable"),  # NVD: 6.2 <= v < 6.6.34, so fixed in 6.6.34
         ("ncurses", "CVE-2023-29491", "fixed"),
         ("util-linux", "CVE-2024-28085", "fixed"),
     ]
@@ -43,20 +43,22 @@ def test_example_manifest_gives_exactly_the_expected_set() -> None:
     assert kernel == {
         "cve_id": "CVE-2024-36971", "version": "6.6.21+git", "cvss": 7.8,
         "vector": "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H", "cvss_version": "3.1",
-        "cvss_v4": None, "vector_v4": None, "severity": "high", "status": "Unfixed", "category": "unfixed",
-        "vuln_status": None, "justification": None, "fixedby": [], "fixed_version": "6.6.34",
+        "cvss_v4": None, "vector_v4": None, "severity": "high", "status": "Unfixed, Upgrade Available",
+        "category": "upgradable", "vuln_status": None, "justification": None, "fixedby": [], "fixed_version": "6.6.34",
+        "fixed_versions": ["6.6.34"], "sources": ["nvd"], "fix_commits": kernel["fix_commits"],
         "kev": True, "epss": None, "custom_score": None, "scope": "kernel",
     }
+    assert len(kernel["fix_commits"]) == 8 and all("git.kernel.org/stable/c/" in url for url in kernel["fix_commits"])
     assert report["counts"] == {
-        "unfixed": 2, "unapplied": 0, "upgradable": 0, "fixed": 6, "whitelisted": 0,
-        "kernel": {"unfixed": 1, "unapplied": 0, "upgradable": 0, "fixed": 1},
+        "unfixed": 1, "unapplied": 0, "upgradable": 1, "fixed": 6, "whitelisted": 0,
+        "kernel": {"unfixed": 0, "unapplied": 0, "upgradable": 1, "fixed": 1},
         "toolchain": {"unfixed": 0, "unapplied": 0, "upgradable": 0, "fixed": 1},
         "cvss_counts": {"high": {"unfixed": 1, "fixed": 3}, "critical": {"unfixed": 1, "fixed": 0},
                         "kernel": {"high": {"unfixed": 1}, "critical": {"unfixed": 0}}},
     }
 
 
-def test_patched_cve_needs_records_by_id_when_nvd_does_not_tie_it() -> None:
+def test_patched_cve_needs_records_about_when_nvd_does_not_tie_it() -> None:
     index = fixture_index()
     report = scan(load_sbom(EXAMPLE.read_text()), index.records_for)
     assert ("glibc", "CVE-2024-2961", "fixed") not in _flat(report)
@@ -69,7 +71,7 @@ def test_buildroot_manifest_patched_whitelist_and_ignore() -> None:
     assert ("busybox", "CVE-2018-1000500", "fixed") in flat
     assert ("expat", "CVE-2024-45490", "whitelisted") in flat  # manifest whitelist
     assert ("systemd", "CVE-2023-26604", "whitelisted") in flat  # package ignore_cves
-    assert ("libopenssl", "CVE-2022-0778", "unfixed") in flat
+    assert ("libopenssl", "CVE-2022-0778", "upgradable") in flat  # NVD: 1.1.0 <= v < 1.1.1n
     assert not [row for row in flat if row[0] in ("linux", "uboot")]  # "custom" versions
     fixed = report["cves"]["busybox"][0]
     assert fixed["status"] == "Fixed" and fixed["fixedby"] == ["0001-wget-CVE-2018-1000500.patch"]
@@ -99,7 +101,8 @@ def test_vulnerability_statements_from_manifest() -> None:
     "status, category, text",
     [("resolved", "fixed", "Fixed"), ("resolved_with_pedigree", "fixed", "Fixed"),
      ("not_affected", "whitelisted", "Not Affected"), ("false_positive", "whitelisted", "Not Affected"),
-     ("exploitable", "unfixed", "Unfixed"), ("in_triage", "unfixed", "Unfixed")],
+     # Still affected: the category says what fix is known (NVD names patch files for this one).
+     ("exploitable", "unapplied", "Unfixed, Patch Available"), ("in_triage", "unapplied", "Unfixed, Patch Available")],
 )
 def test_triage_statuses_override_the_manifest(status: str, category: str, text: str) -> None:
     sbom = _busybox_sbom(whitelist={"CVE-2022-28391"})

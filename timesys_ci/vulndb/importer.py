@@ -48,7 +48,7 @@ from timesys_ci.vulndb.store import VulnStore
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _CHUNK = 1024 * 1024
-_BATCH = 500
+_BATCH = 200
 _UNSAFE_NAME = re.compile(r"(^|[\\/])\.\.($|[\\/])|^[\\/]|^[A-Za-z]:|\x00")
 _DATA_SUFFIXES = (".json", ".json.gz", ".gz", ".csv", ".csv.gz", ".zip")
 

@@ -478,9 +478,8 @@ def _osv_applies(entry: Affected, package: Package, probes: Sequence[Probe]) -> 
     if purl is None or ecosystem is None or ecosystem[0].lower() != base.lower():
         return False, False, ""
     package_release = ecosystem[1]
-    if release and package_release and not (release == package_release or release.startswith(package_release + ":")
-                                             or package_release.startswith(release)):
-        return False, False, ""
+    if release and package_release and package_release not in release.split(":"):
+        return False, False, ""  # "AlmaLinux:9" is not about an el8 package; "Ubuntu:Pro:14.04:LTS" is about 14.04
     if purl.name.lower() not in _osv_entry_names(entry) and package.name.lower() not in _osv_entry_names(entry):
         return False, False, ""
     version = purl.version or package.version

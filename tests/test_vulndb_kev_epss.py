@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 
 from .gate_helpers import FIXTURES
-from timesys_ci.gate.kev_epss import EnrichmentError, load_epss, load_kev
+from timesys_ci.vulndb.errors import EnrichmentError
+from timesys_ci.vulndb.sources.epss import load_epss
+from timesys_ci.vulndb.sources.kev import load_kev
 
 
 def test_kev_csv() -> None:
@@ -49,3 +51,18 @@ def test_bad_files(tmp_path: Path, name, text, loader, message) -> None:
 def test_missing_file() -> None:
     with pytest.raises(EnrichmentError, match=r"^absent\.csv: cannot read"):
         load_kev(FIXTURES / "absent.csv")
+
+
+def test_epss_gzip_and_percentiles_and_kev_dates(tmp_path: Path) -> None:
+    import gzip
+
+    from timesys_ci.vulndb.sources.epss import iter_epss
+    from timesys_ci.vulndb.sources.kev import parse_kev
+
+    packed = tmp_path / "epss_scores-current.csv.gz"
+    packed.write_bytes(gzip.compress((FIXTURES / "epss-excerpt.csv").read_bytes()))
+    assert load_epss(packed) == load_epss(FIXTURES / "epss-excerpt.csv")
+    rows = list(iter_epss((FIXTURES / "epss-excerpt.csv").read_text().splitlines(), "e.csv"))
+    assert rows[0] == ("CVE-1999-0001", 0.03351, 0.87326)
+    dates = parse_kev((FIXTURES / "kev-excerpt.csv").read_text(encoding="utf-8-sig"), "kev.csv")
+    assert dates["CVE-2024-1086"] == "2024-05-30"

@@ -1,19 +1,28 @@
+"""The NVD-configuration matcher (probes, identifiers, strict vendors, configuration logic) on the NVD fixtures."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Iterable, List, Optional
 
 import pytest
 
 from timesys_ci.sbom.model import Package
-from timesys_ci.vulndb.matcher import candidate_products, match_package, package_probes, record_products
+from timesys_ci.vulndb.match import DEFAULT_IDENTIFIERS, candidate_products, package_probes, record_products
+from timesys_ci.vulndb.merge import MergedFinding
 from timesys_ci.vulndb.record import Configuration, CpeMatch, Node, VulnRecord
+from timesys_ci.vulndb.scan import package_findings
 from .vulndb_helpers import fixture_index
 
 
+def match_package(package: Package, records: Iterable[VulnRecord], identifiers=DEFAULT_IDENTIFIERS,
+                  strict: bool = False) -> List[MergedFinding]:
+    records = list(records)
+    found = package_findings(package, lambda _: records, identifiers, strict)
+    return [found[key] for key in sorted(found)]
+
+
 def _matched(package: Package, identifiers=("CPE", "CVE Product", "Package Name"), strict: bool = False) -> List[str]:
-    index = fixture_index()
-    records = index.records_for(candidate_products(package, identifiers, strict))
-    return [match.record.id for match in match_package(package, records, identifiers, strict)]
+    records = fixture_index().records_for(candidate_products(package, identifiers, strict))
+    return [match.cve_id for match in match_package(package, records, identifiers, strict)]
 
 
 @pytest.mark.parametrize(
@@ -54,7 +63,7 @@ def test_fixture_matches(package: Package, present: List[str], absent: List[str]
 def test_fixed_version_is_the_excluding_end() -> None:
     package = Package("openssl", "1.1.1i", cve_product=["openssl:openssl"])
     (match,) = match_package(package, fixture_index().records_for(candidate_products(package)))
-    assert (match.record.id, match.fixed_version, match.identifier) == ("CVE-2022-0778", "1.1.1n", "CVE Product")
+    assert (match.cve_id, match.fixed_version, match.identifier) == ("CVE-2022-0778", "1.1.1n", "CVE Product")
     zlib = Package("zlib", "1.2.11")
     (inclusive,) = match_package(zlib, fixture_index().records_for(candidate_products(zlib)))
     assert inclusive.fixed_version is None  # "<= 1.2.12" says nothing about the fix
@@ -138,7 +147,7 @@ def test_negated_nodes_and_hardware_platforms_are_ignored() -> None:
 
 
 def test_record_without_configurations_never_matches() -> None:
-    assert match_package(Package("busybox", "1.36.1"), [fixture_index().records_by_id(["CVE-2023-42363"])[0]]) == []
+    assert match_package(Package("busybox", "1.36.1"), fixture_index().records_about(["CVE-2023-42363"])["CVE-2023-42363"]) == []
 
 
 def test_exact_version_with_update_field() -> None:
@@ -149,7 +158,7 @@ def test_exact_version_with_update_field() -> None:
 
 def test_candidate_products_and_record_products() -> None:
     package = Package("curl", "7.82.0", cve_product=["haxx:libcurl"], cpe_ids=["cpe:/a:haxx:libcurl"])
-    assert candidate_products(package) == {(None, "libcurl"), (None, "curl")}
-    assert candidate_products(package, strict=True) == {("haxx", "libcurl"), (None, "curl")}
-    (record,) = fixture_index().records_by_id(["CVE-2024-7264"])
+    assert candidate_products(package) == {"libcurl", "curl"}
+    assert candidate_products(package, strict=True) == {"libcurl", "curl"}
+    (record,) = fixture_index().records_about(["CVE-2024-7264"])["CVE-2024-7264"]
     assert record_products(record) == {("haxx", "libcurl")}
