@@ -43,15 +43,15 @@ def test_update_status_export_import_through_main(mirror: FeedMirror, tmp_path: 
     out = capsys.readouterr().out.splitlines()
     # Not a terminal: one line per source as it is fetched, then what was imported.
     assert out[:3] == ["nvd: fetched all CVEs: 30 records in 1 page(s)",
-                       "kev: fetched known_exploited_vulnerabilities.json: 922 entries",
+                       "kev: fetched known_exploited_vulnerabilities.json: 1460 entries",
                        "epss: fetched epss_scores-current.csv.gz: 150 entries"]
-    assert out[-1].endswith("vulndb.sqlite3: 30 NVD records, 0 CVE 5 records, 0 OSV records, 922 KEV entries, "
+    assert out[-1].endswith("vulndb.sqlite3: 30 NVD records, 0 CVE 5 records, 0 OSV records, 1460 KEV entries, "
                            "150 EPSS scores")
 
     assert main(["db", "status", "--data", str(data), "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["counts"] == {"nvd": 30, "cve5": 0, "osv": 0, "kev": 922, "epss": 150} and status["warning"] is None
-    assert {row["source"]: row["records"] for row in status["sources"]} == {"nvd": 30, "kev": 922, "epss": 150}
+    assert status["counts"] == {"nvd": 30, "cve5": 0, "osv": 0, "kev": 1460, "epss": 150} and status["warning"] is None
+    assert {row["source"]: row["records"] for row in status["sources"]} == {"nvd": 30, "kev": 1460, "epss": 150}
     assert all(row["age"] == "less than an hour old" for row in status["sources"])
 
     export = tmp_path / "carry" / "vulndb.zip"
@@ -59,7 +59,7 @@ def test_update_status_export_import_through_main(mirror: FeedMirror, tmp_path: 
     printed = capsys.readouterr().out
     checksum = printed.split("sha256 ")[1].split()[0]
     assert main(["db", "import", str(export), "--data", str(lab), "--sha256", checksum]) == 0
-    assert "30 NVD records, 0 CVE 5 records, 0 OSV records, 922 KEV entries, 150 EPSS scores" in \
+    assert "30 NVD records, 0 CVE 5 records, 0 OSV records, 1460 KEV entries, 150 EPSS scores" in \
         capsys.readouterr().out
     assert main(["db", "status", "--data", str(lab)]) == 0
     human = capsys.readouterr().out
@@ -144,7 +144,7 @@ def test_a_killed_update_loses_nothing_and_the_next_run_resumes(mirror: FeedMirr
     (resumed,) = mirror.requested("/epss/")
     assert resumed.status == 206 and resumed.headers["range"] == f"bytes={kept}-"
     assert states(data)["epss"].records == 60_000 and states(data)["nvd"].records == 30
-    assert states(data)["kev"].records == 922  # what was there before is still there
+    assert states(data)["kev"].records == 1460  # what was there before is still there
 
 
 # -- upload --local -------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def test_first_run_fetches_each_source_in_its_real_shape(mirror: FeedMirror, tmp
     # OSV: the names are checked, then the ecosystem's all.zip.
     assert [r.path for r in mirror.requested("/osv/")] == ["/osv/ecosystems.txt", "/osv/AlmaLinux/all.zip"]
 
-    assert summary.counts == {"nvd": 30, "cve5": 10, "osv": 6, "kev": 922, "epss": 150}
+    assert summary.counts == {"nvd": 30, "cve5": 10, "osv": 6, "kev": 1460, "epss": 150}
     assert set(record_ids(tmp_path, "nvd")) >= {"CVE-2024-36971", "CVE-2022-0778", "CVE-2018-1000500"}
     # The baseline's nested cves.zip and the delta were imported: 8 + 2 CNA records.
     assert len(record_ids(tmp_path, "cve5")) == 10 and "ALSA-2022:1065" in record_ids(tmp_path, "osv")
@@ -56,7 +56,7 @@ def test_first_run_fetches_each_source_in_its_real_shape(mirror: FeedMirror, tmp
     assert set(found) == {"nvd", "cve5", "kev", "epss", "osv:AlmaLinux"}
     assert found["nvd"].cursor == {"last_mod_start": "2025-06-01T12:00:00Z"}  # the server's time of the run
     assert found["cve5"].cursor["last_asset"] == "2025-06-01_delta_CVEs_at_0500Z.zip"
-    assert found["kev"].data_as_of == "2023-04-21T09:54:52.3190Z" and found["kev"].etag
+    assert found["kev"].data_as_of == "2025-11-14T14:00:52.3190Z" and found["kev"].etag
     assert found["epss"].cursor == {"model_version": "v2025.03.14"}
     assert found["osv:AlmaLinux"].cursor == {"modified": "2023-03-23T17:30:20Z"}  # the newest record in the zip
     # Nothing is left in the raw cache once the database holds the data.
@@ -180,7 +180,7 @@ def test_429_and_503_are_retried_after_retry_after(mirror: FeedMirror, tmp_path:
     assert 7.0 in clock.sleeps and 3.0 in clock.sleeps
     assert [r.status for r in mirror.requested("/kev/")] == [503, 200]
     assert [r.status for r in mirror.requested("/epss/")] == [502, 200]
-    assert states(tmp_path)["kev"].records == 922
+    assert states(tmp_path)["kev"].records == 1460
 
 
 def test_a_connection_dropped_mid_download_is_resumed_with_range(mirror: FeedMirror, tmp_path: Path) -> None:
@@ -226,7 +226,7 @@ def test_corrupt_feed_data_is_refused_and_nothing_changes(mirror: FeedMirror, tm
     catalog = json.loads(mirror.files["/kev/known_exploited_vulnerabilities.json"].data)
     catalog["count"] = 5000
     mirror.set_file("/kev/known_exploited_vulnerabilities.json", json.dumps(catalog).encode())
-    with pytest.raises(FeedDataError, match="count says 5000 entries, the catalog has 922"):
+    with pytest.raises(FeedDataError, match="count says 5000 entries, the catalog has 1460"):
         run_update(mirror, tmp_path, FakeClock(), sources=["kev"])
     mirror.set_file("/epss/epss_scores-current.csv.gz", gzip.compress(b"cve,score\nCVE-1,2\n"))
     with pytest.raises(FeedDataError, match="expected the header cve,epss"):

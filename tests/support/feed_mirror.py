@@ -40,7 +40,18 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 ROOT = Path(__file__).parents[1]
 FIXTURES = ROOT / "fixtures" / "feeds"
-NVD_FIXTURES = ROOT / "fixtures" / "vulndb" / "nvd"
+VULNDB = ROOT / "fixtures" / "vulndb"  # the real records (see the README there)
+NVD_FIXTURES = VULNDB / "nvd"
+CVE5_FILES = [VULNDB / "cve5" / "openssl-cna" / f"{cve}.json" for cve in (
+    "CVE-2014-0160", "CVE-2022-0778", "CVE-2022-3602", "CVE-2023-0286", "CVE-2024-9143", "CVE-2024-13176")] + \
+    sorted((VULNDB / "cve5" / "cvelistV5").glob("CVE-*.json"))
+OSV_FILES = {
+    "AlmaLinux": [VULNDB / "osv" / "almalinux" / "almalinux8" / f"{name}.json" for name in (
+        "ALSA-2021_4511", "ALSA-2022_1065", "ALSA-2022_5313", "ALSA-2022_5564", "ALSA-2022_5818", "ALSA-2023_1405")],
+    "OSS-Fuzz": [VULNDB / "osv" / "oss-fuzz" / "openssl" / f"{name}.json" for name in (
+        "OSV-2018-109", "OSV-2020-223", "OSV-2024-635", "OSV-2024-636")],
+}
+KEV_CSV = VULNDB / "kev" / "known_exploited_vulnerabilities.csv"
 NVD_PATH = "/nvd/rest/json/cves/2.0"
 CVE5_REPO = "/github/repos/CVEProject/cvelistV5"
 EPOCH = datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -69,8 +80,8 @@ def nvd_records() -> dict[str, dict[str, Any]]:
 
 
 def cve5_records() -> dict[str, dict[str, Any]]:
-    return {json.loads(p.read_text())["cveMetadata"]["cveId"]: json.loads(p.read_text())
-            for p in sorted((FIXTURES / "cve5").glob("CVE-*.json"))}
+    records = (json.loads(path.read_text()) for path in CVE5_FILES)
+    return {record["cveMetadata"]["cveId"]: record for record in records}
 
 
 def cve5_path(cve_id: str) -> str:
@@ -101,8 +112,8 @@ def cve5_delta(records: dict[str, dict[str, Any]]) -> bytes:
 
 
 def osv_records(ecosystem: str) -> dict[str, dict[str, Any]]:
-    return {json.loads(p.read_text())["id"]: json.loads(p.read_text())
-            for p in sorted((FIXTURES / "osv" / ecosystem).glob("*.json"))}
+    records = (json.loads(path.read_text()) for path in OSV_FILES[ecosystem])
+    return {record["id"]: record for record in records}
 
 
 def epss_gz(score_date: str = "2025-06-01", rows: Optional[list[str]] = None) -> bytes:
@@ -113,15 +124,14 @@ def epss_gz(score_date: str = "2025-06-01", rows: Optional[list[str]] = None) ->
     return gzip.compress(text.encode(), mtime=0)
 
 
-def kev_csv(catalog: dict[str, Any]) -> bytes:
-    columns = ["cveID", "vendorProject", "product", "vulnerabilityName", "dateAdded", "shortDescription",
-               "requiredAction", "dueDate", "knownRansomwareCampaignUse", "notes", "cwes"]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, columns, extrasaction="ignore")
-    writer.writeheader()
-    for entry in catalog["vulnerabilities"]:
-        writer.writerow({**entry, "cwes": ",".join(entry.get("cwes") or [])})
-    return out.getvalue().encode()
+def kev_json(csv_bytes: bytes) -> bytes:
+    """The catalog's JSON form, as CISA publishes it next to the CSV (same entries, `cwes` as a list)."""
+    rows = list(csv.DictReader(io.StringIO(csv_bytes.decode("utf-8-sig"))))
+    entries = [{**row, "cwes": [c.strip() for c in (row.get("cwes") or "").split(",") if c.strip()]} for row in rows]
+    newest = max(row["dateAdded"] for row in rows)
+    return json.dumps({"title": "CISA Catalog of Known Exploited Vulnerabilities",
+                       "catalogVersion": newest.replace("-", "."), "dateReleased": f"{newest}T14:00:52.3190Z",
+                       "count": len(entries), "vulnerabilities": entries}, indent=2).encode()
 
 
 # -- the server ---------------------------------------------------------------------------------------
@@ -179,10 +189,10 @@ class FeedMirror:
         self.osv: dict[str, dict[str, dict[str, Any]]] = {"AlmaLinux": osv_records("AlmaLinux"),
                                                          "OSS-Fuzz": osv_records("OSS-Fuzz")}
         self.osv_extra_ecosystems = ["Alpine", "Debian", "GIT", "Red Hat", "[EMPTY]"]
-        kev = (FIXTURES / "kev" / "known_exploited_vulnerabilities-2023.04.21.json").read_bytes()
+        kev = KEV_CSV.read_bytes()
         self.files: dict[str, StaticFile] = {
-            "/kev/known_exploited_vulnerabilities.json": StaticFile(kev, EPOCH, "application/json"),
-            "/kev/known_exploited_vulnerabilities.csv": StaticFile(kev_csv(json.loads(kev)), EPOCH, "text/csv"),
+            "/kev/known_exploited_vulnerabilities.json": StaticFile(kev_json(kev), EPOCH, "application/json"),
+            "/kev/known_exploited_vulnerabilities.csv": StaticFile(kev, EPOCH, "text/csv"),
             "/epss/epss_scores-current.csv.gz": StaticFile(epss_gz(), EPOCH, "application/gzip"),
         }
         self.faults: list[Fault] = []
