@@ -7,35 +7,27 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.exports_support import spdx_expression_errors
 from tests.test_exports_pdf import _check_structure
 from timesys_ci.service.exports import render_report
-from timesys_ci.service.exports.licenses import spdx_expression
+from timesys_ci.service.exports.licenses import declared_license
 from timesys_ci.service.exports.pdf_writer import Line, render_pdf
 
-_TERM = r"(?:LicenseRef-)?[A-Za-z0-9][A-Za-z0-9.\-]*\+?"
+# Words and operators that build-system licence strings are made of, so the examples look like real ones.
+_LICENCE_TOKENS = st.sampled_from(["GPLv2", "GPLv2+", "LGPLv2.1", "MIT", "BSD", "PD", "Apache-2.0", "LicenseRef-x",
+                                   "GPL-3.0-with-autoconf-exception", "Linux-syscall-note", "&", "|", ",", "(", ")",
+                                   "AND", "OR", "WITH", "or", "with", "later", "(programs)"])
 
 
-@given(st.text(max_size=60))
-def test_licence_expressions_are_always_well_formed(text: str) -> None:
-    expression = spdx_expression(text)
-    if expression is None:
+@given(st.text(max_size=60) | st.lists(_LICENCE_TOKENS, max_size=12).map(" ".join))
+def test_licence_expressions_are_always_valid_spdx(text: str) -> None:
+    declared = declared_license(text)
+    if declared is None:
         return
-    flat = expression.replace("(", " ( ").replace(")", " ) ").split()
-    expect_term, depth = True, 0
-    for token in flat:
-        if token == "(":
-            assert expect_term
-            depth += 1
-        elif token == ")":
-            assert not expect_term
-            depth -= 1
-        elif token in ("AND", "OR", "WITH"):
-            assert not expect_term
-            expect_term = True
-        else:
-            assert expect_term and re.fullmatch(_TERM, token), (text, expression)
-            expect_term = False
-    assert depth == 0 and not expect_term
+    # license-expression parses it strictly, every id is on the SPDX list or a LicenseRef- the result explains.
+    assert spdx_expression_errors(declared.expression) == [], (text, declared.expression)
+    for ref in re.findall(r"LicenseRef-[A-Za-z0-9.\-]+", declared.expression):
+        assert ref in declared.references, (text, declared.expression)
 
 
 _names = st.text(min_size=1, max_size=30)

@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from tests.exports_support import cyclonedx_validator, load_manifest
+from tests.exports_support import cyclonedx_errors, load_manifest, spdx_errors
 from timesys_ci.service.exports import ExportError, convert_manifest
-from timesys_ci.service.exports.licenses import spdx_expression
+from timesys_ci.service.exports.licenses import declared_license, spdx_expression
 
 TIMESTAMP = "2026-11-27T16:31:05Z"
 
@@ -39,7 +39,7 @@ def test_spdx_json_document(version: str) -> None:
     purl_category = "PACKAGE-MANAGER" if version == "2.2" else "PACKAGE_MANAGER"
     assert {"referenceCategory": purl_category, "referenceType": "purl", "referenceLocator": "pkg:generic/openssl@3.2.3"} in openssl["externalRefs"]
     assert packages["ncurses"]["downloadLocation"] == "NOASSERTION"
-    assert packages["busybox"]["licenseDeclared"] == "GPL-2.0-only AND bzip2-1.0.4"
+    assert packages["busybox"]["licenseDeclared"] == "GPL-2.0-only AND LicenseRef-bzip2-1.0.4"  # not on the SPDX list
     ids = [package["SPDXID"] for package in document["packages"]]
     assert len(set(ids)) == len(ids)
     assert all(re.fullmatch(r"SPDXRef-[A-Za-z0-9.-]+", spdx_id) for spdx_id in ids)
@@ -48,29 +48,77 @@ def test_spdx_json_document(version: str) -> None:
     assert sum(1 for item in relationships if item["relationshipType"] == "CONTAINS") == 6
 
 
-def test_free_text_licences_become_declared_licence_refs() -> None:
+def test_licences_not_on_the_spdx_list_become_declared_licence_refs() -> None:
     document = _spdx()
     ncurses = next(package for package in document["packages"] if package["name"] == "ncurses")
     assert ncurses["licenseDeclared"] == "LicenseRef-MIT-style-with-unknown-clauses"
     extracted = {item["licenseId"]: item for item in document["hasExtractedLicensingInfos"]}
+    assert set(extracted) == {"LicenseRef-MIT-style-with-unknown-clauses", "LicenseRef-bzip2-1.0.4"}
+    assert extracted["LicenseRef-bzip2-1.0.4"]["name"] == "bzip2-1.0.4"
     assert "MIT-style with unknown clauses" in extracted["LicenseRef-MIT-style-with-unknown-clauses"]["extractedText"]
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("GPL-2.0-only & MIT", "GPL-2.0-only AND MIT"),
-        ("GPL-2.0-or-later | (MIT & BSD-3-Clause)", "GPL-2.0-or-later OR (MIT AND BSD-3-Clause)"),
-        ("GPL-2.0+, LGPL-2.1+", "GPL-2.0+ AND LGPL-2.1+"),
+        # Yocto's spellings, operators and the deprecated SPDX ids it still writes
+        ("GPLv2", "GPL-2.0-only"),
+        ("GPLv2+", "GPL-2.0-or-later"),
+        ("LGPLv2.1+", "LGPL-2.1-or-later"),
+        ("GPL-2.0", "GPL-2.0-only"),
+        ("gpl-3.0+", "GPL-3.0-or-later"),
+        ("Apachev2", "Apache-2.0"),
+        ("BSD", "LicenseRef-BSD"),  # which BSD licence is unknowable
+        ("PD", "LicenseRef-PD"),
+        ("MIT & BSD-3-Clause", "MIT AND BSD-3-Clause"),
+        ("GPLv2 | (MIT & BSD-3-Clause)", "GPL-2.0-only OR (MIT AND BSD-3-Clause)"),
+        ("GPL-2.0-only & bzip2-1.0.4", "GPL-2.0-only AND LicenseRef-bzip2-1.0.4"),
+        ("GPL-3.0-with-autoconf-exception", "(GPL-3.0-only WITH Autoconf-exception-3.0)"),
+        ("GPL-2.0-only & LicenseRef-PD", "GPL-2.0-only AND LicenseRef-PD"),
+        # Buildroot: commas, "or", notes in parentheses
+        ("GPL-2.0+, LGPL-2.1+", "GPL-2.0-or-later AND LGPL-2.1-or-later"),
+        ("GPL-2.0+ (programs), LGPL-2.1+ (libraries)", "GPL-2.0-or-later AND LGPL-2.1-or-later"),
+        ("OpenSSL or SSLeay", "OpenSSL OR LicenseRef-SSLeay"),
+        ("Public Domain", "LicenseRef-Public-Domain"),
+        # SPDX already
+        ("Apache-2.0 WITH LLVM-exception", "Apache-2.0 WITH LLVM-exception"),
+        ("GPL-2.0-only WITH Linux-syscall-note", "GPL-2.0-only WITH Linux-syscall-note"),
+        # nothing asserted, or nothing well-formed
         ("unknown", None),
         ("CLOSED", None),
         ("", None),
         ("MIT & (", "LicenseRef-MIT"),
-        ("Apache-2.0 WITH LLVM-exception", "Apache-2.0 WITH LLVM-exception"),
+        ("MIT WITH Unheard-of-exception", "LicenseRef-MIT-WITH-Unheard-of-exception"),
+        ("Linux-syscall-note", "LicenseRef-Linux-syscall-note"),  # an exception is not a licence
     ],
 )
 def test_licence_expressions(text: str, expected: object) -> None:
     assert spdx_expression(text) == expected
+
+
+def test_declared_licence_says_what_each_licence_ref_stands_for() -> None:
+    declared = declared_license("GPLv2 & PD & Public Domain")
+    assert declared is not None and declared.expression == "GPL-2.0-only AND LicenseRef-PD AND LicenseRef-Public-Domain"
+    assert dict(declared.references) == {"LicenseRef-PD": "PD", "LicenseRef-Public-Domain": "Public Domain"}
+    assert (declared.license_id, declared.single_reference) == (None, None)
+    assert declared_license("GPLv2").license_id == "GPL-2.0-only"
+    assert declared_license("PD").single_reference == "PD"
+
+
+@pytest.mark.parametrize("version", ["2.2", "2.3"])
+@pytest.mark.parametrize(("fmt", "file_format"), [("spdx", "json"), ("spdx", "tag"), ("spdx-lite", None)])
+def test_spdx_tools_validates_every_spdx_output(fmt: str, file_format: str, version: str) -> None:
+    manifest = load_manifest()
+    manifest["packages"]["zlib"]["license"] = "GPLv2+ & PD & (MIT | BSD)"
+    data = convert_manifest(manifest, fmt, file_format=file_format, sbom_version=version, timestamp=TIMESTAMP)[0]
+    assert spdx_errors(data, version) == []
+
+
+def test_spdx_tools_catches_an_undeclared_licence_ref() -> None:
+    document = _spdx()
+    document["hasExtractedLicensingInfos"] = [item for item in document["hasExtractedLicensingInfos"]
+                                              if item["licenseId"] != "LicenseRef-bzip2-1.0.4"]
+    assert any("bzip2" in message for message in spdx_errors(json.dumps(document), "2.3"))
 
 
 def test_spdx_tag_value() -> None:
@@ -101,9 +149,10 @@ def test_spdx_lite_keeps_only_the_lite_fields() -> None:
 def test_cyclonedx_sbom_is_schema_valid(version: str) -> None:
     data, media_type = convert_manifest(load_manifest(), "cyclonedx", sbom_version=version, timestamp=TIMESTAMP)
     assert media_type == f"application/vnd.cyclonedx+json; version={version}"
+    assert cyclonedx_errors(data, "json", version) == []
+    xml = convert_manifest(load_manifest(), "cyclonedx", file_format="xml", sbom_version=version, timestamp=TIMESTAMP)[0]
+    assert cyclonedx_errors(xml, "xml", version) == []
     bom = json.loads(data)
-    errors = list(cyclonedx_validator(version).iter_errors(bom))
-    assert not errors, [error.message for error in errors[:5]]
     assert len(bom["components"]) == 6
     assert "vulnerabilities" not in bom
 

@@ -129,3 +129,14 @@ def test_the_cli_works_without_the_service_extra(tmp_path: Path) -> None:
         assert result.returncode == 2, result.stderr
         assert "needs the service extra (werkzeug is missing): pip install 'timesys-ci[service]'" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_a_missing_licence_or_purl_library_is_named_like_the_web_stack() -> None:
+    """license-expression and packageurl-python belong to the service extra: `upload --local` names the missing one."""
+    for module in ("license_expression", "packageurl"):
+        probe = (f"import sys; sys.modules[{module!r}] = None; "
+                 "from timesys_ci.cli import main; sys.exit(main(sys.argv[1:]))")
+        result = subprocess.run([sys.executable, "-c", probe, "upload", "--local", str(REPO_ROOT_EXAMPLE)],
+                                capture_output=True, text=True, env=ENV, timeout=120)
+        assert result.returncode == 2, result.stderr
+        assert f"needs the service extra ({module} is missing)" in result.stderr and "Traceback" not in result.stderr

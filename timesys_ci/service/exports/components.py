@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional
-from urllib.parse import quote
+
+from timesys_ci.sbom.purl import canonical_purl, generic_purl
 
 from .errors import ExportError
-from .licenses import spdx_expression
+from .licenses import DeclaredLicense, declared_license
 
 _UNKNOWN = {"", "unknown", "none", "noassertion", "unset"}
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
@@ -26,8 +27,7 @@ class Component:
     cve_version: str
     cpes: tuple[str, ...]
     purl: str
-    license_text: str
-    license_expression: Optional[str]
+    license: Optional[DeclaredLicense]  # None when the manifest asserts no licence
     supplier: str  # as written by the generator, e.g. "Organization: OpenEmbedded ()"
     download_location: str  # "" when unknown
     checksums: tuple[tuple[str, str], ...]  # (upper-case algorithm without dashes, hex value)
@@ -43,6 +43,10 @@ class Component:
         return self.cpes[0] if self.cpes else ""
 
     @property
+    def license_expression(self) -> Optional[str]:
+        return self.license.expression if self.license else None
+
+    @property
     def supplier_name(self) -> str:
         match = re.match(r"^\s*(?:Organization|Person)\s*:\s*(.*?)\s*(?:\([^)]*\))?\s*$", self.supplier)
         return (match.group(1) if match else self.supplier).strip()
@@ -50,11 +54,6 @@ class Component:
 
 def component_ref(name: str, version: str) -> str:
     return f"{name}@{version}" if version else name
-
-
-def generic_purl(name: str, version: str) -> str:
-    purl = f"pkg:generic/{quote(name, safe='')}"
-    return f"{purl}@{quote(version, safe='')}" if version else purl
 
 
 def manifest_packages(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -89,8 +88,7 @@ def bare_component(name: str, version: str) -> Component:
         cve_version=version,
         cpes=(),
         purl=generic_purl(name, version),
-        license_text="",
-        license_expression=None,
+        license=None,
         supplier="",
         download_location="",
         checksums=(),
@@ -136,9 +134,9 @@ def _component(key: str, package: Mapping[str, Any]) -> Component:
         version=version,
         cve_version=_text(package.get("cve_version")) or version,
         cpes=_cpes(package.get("cpe_id")),
-        purl=_text(package.get("purl")) or generic_purl(name, version),
-        license_text=_text(package.get("license")),
-        license_expression=spdx_expression(package.get("license")),
+        # A purl that does not parse would make the document invalid: the generic one stands in for it.
+        purl=canonical_purl(package.get("purl")) or generic_purl(name, version),
+        license=declared_license(package.get("license")),
         supplier=_text(package.get("package_supplier")),
         download_location=_known(package.get("download_location")),
         checksums=_checksums(package.get("checksums")),

@@ -16,6 +16,7 @@ from timesys_ci.report import Finding, ReportSummary, severity_from_score
 from .components import Component, ComponentIndex, manifest_components
 from .cyclonedx_xml import bom_to_xml
 from .errors import ExportError
+from .licenses import DeclaredLicense
 from .tool import TOOL_NAME, tool_version
 
 VERSIONS = ("1.4", "1.5", "1.6", "1.7")
@@ -93,7 +94,7 @@ def vex_bom(
     refs = [index.resolve(row.package, row.version).ref for row in rows]
     bom = _document(version, serial_number(f"report:{token}:{kind}"), info.date, manifest)
     if with_components:
-        bom["components"] = [component_json(component) for component in index.components]
+        bom["components"] = [component_json(component, version) for component in index.components]
     bom["vulnerabilities"] = [_vulnerability(row, ref, version) for row, ref in zip(rows, refs)]
     return bom
 
@@ -103,11 +104,11 @@ def sbom_bom(manifest: Mapping[str, Any], version: str, timestamp: str) -> dict[
     components = manifest_components(manifest)
     seed = json.dumps(manifest, sort_keys=True, default=str) + timestamp
     bom = _document(version, serial_number(f"manifest:{seed}"), timestamp, manifest)
-    bom["components"] = [component_json(component) for component in components]
+    bom["components"] = [component_json(component, version) for component in components]
     return bom
 
 
-def component_json(component: Component) -> dict[str, Any]:
+def component_json(component: Component, version: str) -> dict[str, Any]:
     item: dict[str, Any] = {"type": "library", "bom-ref": component.ref}
     if component.supplier_name:
         item["supplier"] = {"name": component.supplier_name}
@@ -123,8 +124,9 @@ def component_json(component: Component) -> dict[str, Any]:
     ]
     if hashes:
         item["hashes"] = hashes
-    if component.license_expression:
-        item["licenses"] = [{"expression": component.license_expression}]
+    licenses = _licenses(component.license, version)
+    if licenses:
+        item["licenses"] = licenses
     if component.cpe:
         item["cpe"] = component.cpe
     if component.purl:
@@ -137,6 +139,19 @@ def component_json(component: Component) -> dict[str, Any]:
     if references:
         item["externalReferences"] = references
     return item
+
+
+def _licenses(declared: Optional[DeclaredLicense], version: str) -> list[dict[str, Any]]:
+    """The CycloneDX licence choice: `license.id` only for an SPDX-list id, `license.name` for a single licence
+    that is not on the list, `expression` for a compound expression; 1.6 added `acknowledgement`."""
+    if declared is None:
+        return []
+    acknowledgement = {} if version in ("1.4", "1.5") else {"acknowledgement": "declared"}
+    if declared.license_id:
+        return [{"license": {"id": declared.license_id, **acknowledgement}}]
+    if declared.single_reference:
+        return [{"license": {"name": declared.single_reference, **acknowledgement}}]
+    return [{"expression": declared.expression, **acknowledgement}]
 
 
 def _document(version: str, serial: str, timestamp: Optional[str], manifest: Mapping[str, Any]) -> dict[str, Any]:

@@ -95,10 +95,18 @@ def _hashes(parent: ET.Element, hashes: list[Mapping[str, str]]) -> None:
         ET.SubElement(container, "hash", alg=item["alg"]).text = item["content"]
 
 
-def _licenses(parent: ET.Element, licenses: list[Mapping[str, str]]) -> None:
+def _licenses(parent: ET.Element, licenses: list[Mapping[str, Any]]) -> None:
     container = ET.SubElement(parent, "licenses")
     for item in licenses:
-        _text(container, "expression", item["expression"])
+        if "expression" in item:
+            element = _text(container, "expression", item["expression"])
+        else:  # {"license": {"id" or "name": ...}}: the id or name is a child element
+            element = ET.SubElement(container, "license")
+            key = "id" if "id" in item["license"] else "name"
+            _text(element, key, item["license"][key])
+        acknowledgement = item.get("acknowledgement") or item.get("license", {}).get("acknowledgement")
+        if acknowledgement:
+            element.set("acknowledgement", acknowledgement)
 
 
 def _external_references(parent: ET.Element, references: list[Mapping[str, str]]) -> None:

@@ -14,7 +14,6 @@ from typing import Any, Mapping, Optional, Sequence
 
 from .components import Component, manifest_components
 from .errors import ExportError
-from .licenses import license_refs
 from .tool import TOOL_NAME, tool_version
 
 VERSIONS = ("2.2", "2.3")
@@ -82,17 +81,15 @@ def _purl_category(version: str) -> str:
 
 
 def _extracted_licenses(packages: Sequence[_Package]) -> list[dict[str, str]]:
+    """Every `LicenseRef-` the packages use, declared once with the licence name the build wrote."""
     seen: dict[str, str] = {}
     for package in packages:
-        for ref in license_refs(package.component.license_expression):
-            seen.setdefault(ref, package.component.license_text)
+        if package.component.license:
+            for ref, name in package.component.license.references.items():
+                seen.setdefault(ref, name)
     return [
-        {
-            "licenseId": ref,
-            "name": original or ref,
-            "extractedText": f"The build declared the licence as: {original}" if original else "Not available.",
-        }
-        for ref, original in seen.items()
+        {"licenseId": ref, "name": name, "extractedText": f"The build declared the licence as: {name}"}
+        for ref, name in seen.items()
     ]
 
 
