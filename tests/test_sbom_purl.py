@@ -9,7 +9,7 @@ import pytest
 from timesys_ci.sbom.model import Package
 from timesys_ci.sbom.purl import canonical_purl, generic_purl, parse_purl, purl_vendor_product
 from timesys_ci.service.exports import convert_manifest
-from timesys_ci.vulndb.matcher import package_probes
+from timesys_ci.vulndb.match import package_probes
 
 LICENCES_PURLS = Path(__file__).parent / "fixtures" / "exports" / "licences-purls.vigiles.json"
 

@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from timesys_ci.sbom.model import Package
+from timesys_ci.sbom.purl import purl_vendor_product
 from timesys_ci.vulndb.cpe import ANY, NA, Cpe, try_parse_cpe, value_matches
 from timesys_ci.vulndb.products import (
     PACKAGE_NAME_PRODUCTS,
@@ -136,10 +137,9 @@ def _probes_for(package: Package, identifier: str) -> List[Probe]:
         if package.name:
             probes.append(Probe(identifier, None, package.name.lower(), version))
     elif identifier == "PURL":
-        purl = parse_purl(package.purl)
-        if purl:
-            probes.append(Probe(identifier, purl.namespace.rsplit("/", 1)[-1] if purl.namespace else None,
-                                purl.name.lower(), version))
+        named = purl_vendor_product(package.purl)  # main's purl reading (npm scopes decoded, `@` dropped)
+        if named:
+            probes.append(Probe(identifier, named[0], named[1].lower(), version))
     else:
         raise ValueError(f"unknown vuln identifier {identifier!r}; expected one of {', '.join(IDENTIFIERS)}")
     return probes
