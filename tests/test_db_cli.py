@@ -255,3 +255,13 @@ def test_update_export_import_then_upload_local_gates_on_that_data(mirror: FeedM
     found = {(finding["cve_id"], finding["package"]) for finding in result["findings"]}
     assert ("CVE-2099-9143", "openssl") in found
     assert result["warnings"] == []
+
+
+def test_db_commands_without_the_service_extra_say_what_to_install(tmp_path: Path) -> None:
+    probe = ("import sys; sys.modules['packageurl'] = None; "
+             "from timesys_ci.cli import main; sys.exit(main(sys.argv[1:]))")
+    for argv in (["db", "status", "--data", str(tmp_path)], ["db", "import", str(tmp_path / "x.zip")]):
+        result = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True,
+                                env=clean_env(tmp_path), timeout=120)
+        assert result.returncode == 2 and "pip install 'timesys-ci[service]'" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr

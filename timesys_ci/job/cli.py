@@ -19,13 +19,13 @@ from timesys_ci.cli.render import to_json
 from timesys_ci.cli.runtime import REDACTOR, command_line_of, configured_client, emit
 from timesys_ci.gate.policy import GatePolicy, load_policy
 from timesys_ci.job.local import local_service
+from timesys_ci.service import require_service_extra
 from timesys_ci.job.manifest_check import check_manifest
 from timesys_ci.job.publish import STDOUT, OutputOptions, write_outputs
 from timesys_ci.job.upload import GateInputs, UploadOptions, evaluate_report, fetch_report, upload
 from timesys_ci.outputs import github
 from timesys_ci.report import load_report, parse_report
 from timesys_ci.settings import CommandLine, Settings, local_data_dir
-from timesys_ci.vulndb.dbfile import freshness, vulndb_path
 from timesys_ci.vulndb.state import DEFAULT_MAX_AGE, parse_max_age, require_fresh
 
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
@@ -123,6 +123,9 @@ def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
                              "use them with --local")
         yield configured_client(args)
         return
+    require_service_extra("--local")
+    from timesys_ci.vulndb.dbfile import freshness, vulndb_path  # the store needs the service extra
+
     data_dir = args.local_data or local_data_dir()
     # Checked before the service starts: with --require-fresh-db, stale data stops the job here.
     args.db_warnings = require_fresh(freshness(vulndb_path(data_dir), args.max_db_age or DEFAULT_MAX_AGE),

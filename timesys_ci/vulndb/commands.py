@@ -7,19 +7,20 @@ same files. Registered through `timesys_ci.cli.registry`.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional, TextIO
 
+from timesys.exceptions import ConfigurationError
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.errors import UsageError
 from timesys_ci.cli.progress import human_size
 from timesys_ci.cli.render import table, use_color
 from timesys_ci.cli.runtime import REDACTOR, command_line_of, emit, wants_json
 from timesys_ci.settings import SettingsResolver, local_data_dir
-from timesys_ci.vulndb import bundle, dbfile
 from timesys_ci.vulndb.feeds import DESCRIPTIONS, SOURCES, Fetched
 from timesys_ci.vulndb.feeds.http import SYSTEM_CLOCK, Clock, Progress
 from timesys_ci.vulndb.state import (
@@ -30,7 +31,7 @@ from timesys_ci.vulndb.state import (
     parse_max_age,
     utc_now,
 )
-from timesys_ci.vulndb.update import ENV_NVD_API_KEY, UpdateOptions, update
+from timesys_ci.vulndb.feeds.nvd import ENV_API_KEY as ENV_NVD_API_KEY
 
 #: The clock of `db update` (tests replace it so rate limits and back-off never really sleep).
 CLOCK: Clock = SYSTEM_CLOCK
@@ -89,6 +90,13 @@ def register(subparsers: Any) -> None:
     importer.add_argument("--sha256", metavar="HEX", help="refuse the file unless its SHA-256 is this "
                                                           "(the checksum `db export` printed)")
     importer.set_defaults(func=run_import)
+
+
+def _require_store() -> None:
+    """The database code (its matcher reads purls) needs packageurl-python, part of the service extra."""
+    if importlib.util.find_spec("packageurl") is None:
+        raise ConfigurationError("the db commands need the service extra (packageurl is missing): "
+                                 "pip install 'timesys-ci[service]'")
 
 
 def data_dir_of(args: argparse.Namespace) -> Path:
@@ -172,6 +180,9 @@ class BarReporter(LineReporter):
 
 
 def run_update(args: argparse.Namespace) -> int:
+    _require_store()
+    from timesys_ci.vulndb.update import UpdateOptions, update
+
     data_dir = data_dir_of(args)
     resolver = SettingsResolver(command_line_of(args), os.environ)
     insecure, ca_bundle, _ = resolver.verify()
@@ -206,6 +217,8 @@ def _counts_text(counts: dict[str, int]) -> str:
 
 
 def status_of(data_dir: Path, max_age: Any, now: Optional[datetime] = None) -> dict[str, Any]:
+    from timesys_ci.vulndb import dbfile
+
     now = now or utc_now()
     path = dbfile.vulndb_path(data_dir)
     states, meta = load_states(path)
@@ -226,6 +239,7 @@ def _source_row(state: SourceState, now: datetime) -> dict[str, Any]:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    _require_store()
     status = status_of(data_dir_of(args), args.max_db_age)
     if wants_json(args):
         emit(args, status)
@@ -253,6 +267,9 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    _require_store()
+    from timesys_ci.vulndb import bundle, dbfile
+
     data_dir = data_dir_of(args)
     result = bundle.export_bundle(data_dir, args.file)
     if wants_json(args):
@@ -267,6 +284,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    _require_store()
+    from timesys_ci.vulndb import bundle, dbfile
+
     data_dir = data_dir_of(args)
     manifest = bundle.import_bundle(data_dir, args.file, expected_sha256=args.sha256)
     if wants_json(args):

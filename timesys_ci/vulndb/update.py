@@ -51,7 +51,6 @@ from timesys_ci.vulndb.store import VulnStore
 FETCHERS: dict[str, Callable[[FeedContext, Mapping[str, SourceState]], list[Fetched]]] = {
     "nvd": nvd.fetch, "cve5": cve5.fetch, "osv": osv.fetch, "kev": kev.fetch, "epss": epss.fetch,
 }
-ENV_NVD_API_KEY = "NVD_API_KEY"
 
 
 class Reporter(Protocol):

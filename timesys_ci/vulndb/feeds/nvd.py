@@ -23,6 +23,7 @@ from timesys_ci.vulndb.feeds import FeedContext, Fetched, Pending
 from timesys_ci.vulndb.feeds.http import RETRY_STATUSES, FeedDataError, RateLimiter, where
 from timesys_ci.vulndb.state import SourceState, format_time, parse_time
 
+ENV_API_KEY = "NVD_API_KEY"  # sent as the `apiKey` header, never printed
 PAGE_SIZE = 2000
 MAX_WINDOW = timedelta(days=120)
 RATE_WINDOW = 30.0
