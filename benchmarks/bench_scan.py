@@ -8,14 +8,16 @@ Run from the repository root:
 The manifest is built from every Vigiles manifest under ``examples/`` and
 ``tests/fixtures/vulndb/manifests/`` (the largest real-data set the fixtures
 give), repeated with renamed products until it has ``--packages`` packages.
-The records are the bundled NVD sample, cloned with their products renamed
-the same way, so every package has real criteria to check. Matching uses
-the in-memory product index, as the service does.
+The records are the fixtures' NVD and CVE JSON 5 records (the bundled
+sample's), cloned with their products renamed the same way, so every package
+has real criteria to check. Matching uses the in-memory product index (the
+service uses the SQLite store behind the same two lookups).
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 from dataclasses import replace
 import sys
 import time
@@ -29,8 +31,11 @@ from timesys_ci.sbom import load_sbom  # noqa: E402
 from timesys_ci.sbom.model import Package, Sbom  # noqa: E402
 from timesys_ci.vulndb.cpe import parse_cpe  # noqa: E402
 from timesys_ci.vulndb.index import RecordIndex  # noqa: E402
-from timesys_ci.vulndb.nvd import load_nvd_file  # noqa: E402
 from timesys_ci.vulndb.record import VulnRecord  # noqa: E402
+from timesys_ci.vulndb.sources.cve5 import parse_cve5  # noqa: E402
+from timesys_ci.vulndb.sources.nvd import load_nvd_file  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures" / "vulndb"
 from timesys_ci.vulndb.scan import scan  # noqa: E402
 
 
@@ -59,7 +64,19 @@ def _renamed_record(record: VulnRecord, copy_number: int) -> VulnRecord:
                 parts = match.criteria.split(":")
                 parts[4] = f"{parts[4]}_{copy_number}"
                 match.criteria = ":".join(parts)
+    for entry in clone.affected:
+        entry.product = f"{entry.product}_{copy_number}" if entry.product else None
+        entry.package_name = f"{entry.package_name}_{copy_number}" if entry.package_name else None
     return clone
+
+
+def _base_records() -> List[VulnRecord]:
+    records = [record for path in sorted((FIXTURES / "nvd").glob("*.json")) for record in load_nvd_file(path)]
+    for path in sorted((FIXTURES / "cve5").glob("*/CVE-*.json")):
+        record = parse_cve5(json.loads(path.read_text()), str(path))
+        if isinstance(record, VulnRecord):
+            records.append(record)
+    return records
 
 
 def main() -> int:
@@ -71,7 +88,7 @@ def main() -> int:
     base_packages = _base_packages()
     packages = [_renamed_package(base_packages[i % len(base_packages)], i // len(base_packages))
                 for i in range(args.packages)]
-    base_records = load_nvd_file(ROOT / "timesys_ci" / "data" / "nvd-sample.json.gz")
+    base_records = _base_records()
     copies = max(1, args.records // len(base_records))
     started = time.perf_counter()
     records = [_renamed_record(record, number) for number in range(copies) for record in base_records]
@@ -80,11 +97,12 @@ def main() -> int:
 
     sbom = Sbom(format="vigiles", manifest_name="bench", packages=packages)
     started = time.perf_counter()
-    report = scan(sbom, index.records_for, records_by_id=index.records_by_id)
+    report = scan(sbom, index.records_for, records_about=index.records_about)
     scanned = time.perf_counter() - started
     entries = sum(len(entries) for entries in report["cves"].values())
     print(f"{len(packages)} packages x {len(index)} records: index {indexed:.2f}s, scan {scanned:.2f}s, "
-          f"{entries} entries, counts unfixed={report['counts']['unfixed']} fixed={report['counts']['fixed']}")
+          f"{entries} entries, counts " + " ".join(f"{key}={report['counts'][key]}" for key in
+                                                 ("unfixed", "unapplied", "upgradable", "fixed")))
     return 0
 
 

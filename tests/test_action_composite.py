@@ -54,7 +54,8 @@ def manifest_file(harness: Harness) -> str:
 def test_declares_issue_inputs_outputs_and_no_interpolation_in_run() -> None:
     action = load_action()
     assert ISSUE_INPUTS <= set(action["inputs"]) and ISSUE_OUTPUTS <= set(action["outputs"])
-    assert action["inputs"]["severity-cutoff"]["default"] == "critical"
+    # Gate inputs default to "not set": the policy file, pyproject.toml or the CLI's default decide (issue 12).
+    assert action["inputs"]["severity-cutoff"]["default"] == "" and action["inputs"]["new-only"]["default"] == ""
     assert action["inputs"]["fail-build"]["default"] == "true" and action["inputs"]["sarif"]["default"] == "vigiles.sarif"
     assert action["runs"]["using"] == "composite"
     for step in action["runs"]["steps"]:
@@ -77,7 +78,8 @@ def test_default_arguments_and_pip_install(harness: Harness) -> None:
     result = harness.run({"manifest": manifest})
     assert not result.failed and result.outputs["exit-code"] == "0"
     # No connection inputs: no connection flags, so job-level VIGILES_* stay in force.
-    assert upload_argv(harness) == ["upload", manifest, "--fail-on", "critical", "--sarif", "vigiles.sarif",
+    # No gate inputs: no gate flags, so --policy / pyproject.toml / the CLI's default (high) decide.
+    assert upload_argv(harness) == ["upload", manifest, "--sarif", "vigiles.sarif",
                                     "--json", str(harness.runner_temp / "timesys-ci-gate-result.json")]
     assert [c["argv"][-1] for c in calls(harness, "pip")] == [str(ACTION_DIR) + "/.."]
     assert result.masks == []
@@ -92,7 +94,7 @@ def test_all_options_reach_upload(harness: Harness, tmp_path: Path) -> None:
     result = harness.run({
         "manifest": manifest, "key-file": str(key_file), "dashboard-config": str(dashboard), "group-token": "GRP1",
         "folder-token": "FLD1", "server-url": "https://vigiles.example.com", "subfolder": "nightly",
-        "manifest-name": "gw-image", "kernel-config": "k.config", "uboot-config": "u.config", "upload-only": "true",
+        "manifest-name": "gw-image", "kernel-config": "k.config", "uboot-config": "u.config",
         "fail-build": "false", "severity-cutoff": "high", "new-only": "true", "baseline": "RPT0",
         "policy": "policy.toml", "sarif": "out.sarif", "json": "out.json", "summary": "false", "annotations": "false",
         "local": "true"})
@@ -102,12 +104,20 @@ def test_all_options_reach_upload(harness: Harness, tmp_path: Path) -> None:
         "--key-file", str(key_file), "--dash-config", str(dashboard), "--url", "https://vigiles.example.com",
         "--group-token", "GRP1", "--folder-token", "FLD1",
         "upload", manifest, "--kernel-config", "k.config", "--uboot-config", "u.config",
-        "--manifest-name", "gw-image", "--subfolder-name", "nightly", "--upload-only",
+        "--manifest-name", "gw-image", "--subfolder-name", "nightly",
         "--fail-on", "high", "--new-only", "--baseline", "RPT0", "--policy", "policy.toml",
         "--sarif", "out.sarif", "--json", "out.json", "--on-service-error", "warn", "--local",
         "--no-summary", "--no-annotations"]
     assert key_file.exists() and dashboard.exists()  # the user's own files are not removed
     assert calls(harness, "pip")[0]["argv"][-1].endswith("/..[service]")
+
+
+def test_upload_only_asks_for_no_gate_outputs_and_new_only_false_is_passed(harness: Harness) -> None:
+    manifest = manifest_file(harness)
+    assert not harness.run({"manifest": manifest, "upload-only": "true"}).failed
+    assert upload_argv(harness) == ["upload", manifest, "--upload-only"]
+    assert not harness.run({"manifest": manifest, "new-only": "false"}).failed
+    assert upload_argv(harness, 1)[2:3] == ["--no-new-only"]  # overrides a policy's new-only = true
 
 
 def test_discovery_from_yocto_build_dir(harness: Harness, tmp_path: Path) -> None:

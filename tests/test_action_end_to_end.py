@@ -54,10 +54,11 @@ def assert_report_outputs(result: ActionRun, harness: Harness, base_url: str) ->
     out = result.outputs
     assert re.fullmatch(re.escape(base_url) + r"/cves/reports/" + re.escape(out["report-token"]), out["report-url"])
     assert TOKEN.match(out["manifest-token"]) and TOKEN.match(out["report-token"])
-    # examples/core-image-minimal.vigiles.json against the bundled data: busybox critical, linux-yocto high.
+    # examples/core-image-minimal.vigiles.json against the bundled data: busybox critical (no fix known), then
+    # upgradable: linux-yocto high (NVD, and the kernel CNA's CVE-2025-21772) and five OpenSSL CNA CVEs.
     assert {k: out[k] for k in ("unfixed", "unapplied", "upgradable", "fixed", "whitelisted")} == {
-        "unfixed": "2", "unapplied": "0", "upgradable": "0", "fixed": "6", "whitelisted": "0"}
-    assert (out["critical"], out["high"], out["medium"], out["low"]) == ("1", "1", "0", "0")
+        "unfixed": "1", "unapplied": "0", "upgradable": "7", "fixed": "6", "whitelisted": "0"}
+    assert (out["critical"], out["high"], out["medium"], out["low"]) == ("1", "2", "3", "1")
     assert out["sarif-file"] == str(harness.workdir / "vigiles.sarif")
     sarif = json.loads(Path(out["sarif-file"]).read_text())
     assert sarif["version"] == "2.1.0"
@@ -74,7 +75,7 @@ def test_local_embedded_service_gate_fails_the_step(harness: Harness, tmp_path: 
     assert "TIMESYS_CI_SKIP_INSTALL is set" in result.steps["install"].stdout
     assert result.failed and upload.returncode == 1, upload.stderr
     assert result.outputs["gate"] == "fail" and result.outputs["exit-code"] == "1"
-    assert result.outputs["failing"] == "1"  # --fail-on critical: busybox's CVE-2022-48174 only
+    assert result.outputs["failing"] == "2"  # the CLI's default fail-on high: busybox critical, linux-yocto high
     embedded_url = re.match(r"http://127\.0\.0\.1:\d+", result.outputs["report-url"])
     assert embedded_url, result.outputs["report-url"]
     assert_report_outputs(result, harness, embedded_url.group(0))
@@ -126,6 +127,16 @@ def test_gate_result_and_fail_build(harness: Harness, local_vigiles: LocalVigile
     warned = "::warning::timesys-ci: gate failed (exit 1)" in result.steps["upload"].stdout
     assert warned is (gate == "fail" and not step_fails)
     assert result.steps["cleanup"].returncode == 0
+
+
+def test_pyproject_fail_on_applies_under_the_action(harness: Harness, local_vigiles: LocalVigiles) -> None:
+    """Precedence under the action as in the CLI: input > policy file > pyproject.toml > default (issue 12 item 7)."""
+    (harness.workdir / "pyproject.toml").write_text('[tool.timesys-ci]\nfail-on = "critical"\n')
+    text, _ = key_input(local_vigiles)
+    result = run(harness, key=text)
+    assert result.outputs["failing"] == "1"  # pyproject's critical: busybox only, not linux-yocto's high CVE
+    assert "Gate: FAIL, 1 finding(s) (fail-on critical)" in result.steps["upload"].stdout
+    assert run(harness, key=text, **{"severity-cutoff": "none"}).outputs["gate"] == "pass"  # the input wins
 
 
 def test_summary_and_annotations_off(harness: Harness, local_vigiles: LocalVigiles) -> None:

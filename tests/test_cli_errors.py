@@ -58,11 +58,14 @@ def test_key_file_errors_name_the_file(tmp_path: Path) -> None:
     assert run.error_line == f"timesys-ci: error: {key}: member 'organization_key' must be a string, not int"
 
 
-def test_unknown_token_is_a_service_error(service: Service) -> None:
-    service.answer(Answer(status=404, body={"message": "Manifest not found"}))
-    run = service.run("manifest", "info", "MNFNOPE")
-    assert run.returncode == 3
-    assert run.error_line == "timesys-ci: error: Vigiles server returned an error: Manifest not found (HTTP 404)"
+@pytest.mark.parametrize("status, code", [(404, 2), (400, 2), (412, 2), (408, 3), (403, 3), (500, 3)])
+def test_answers_caused_by_the_input_exit_2(service: Service, status: int, code: int) -> None:
+    """A 4xx the user's input caused (unknown token, bad value) is a usage error; busy, auth and 5xx are the service's."""
+    service.answer(Answer(status=status, body={"message": "Manifest not found"}),
+                   default=Answer(status=status, body={"message": "Manifest not found"}))
+    run = service.run("--timeout", "5", "manifest", "info", "MNFNOPE")
+    assert run.returncode == code
+    assert run.error_line == f"timesys-ci: error: Vigiles server returned an error: Manifest not found (HTTP {status})"
     assert run.stdout == ""
 
 
@@ -93,7 +96,7 @@ def test_usage_errors_are_one_line(service: Service) -> None:
                        (["report", "download", "docx", "R1", "--stdout"], "argument file-type: invalid choice"),
                        (["--bogus", "heartbeat"], "unrecognized arguments: --bogus"),
                        (["manifest"], "manifest: the following arguments are required: SUBCOMMAND"),
-                       ([], "the following arguments are required: COMMAND")):
+                       ([], "no command given; 'timesys-ci --help' lists the commands")):
         run = service.run(*argv)
         assert run.returncode == 2 and text in run.error_line, (argv, run.stderr)
         assert len(run.stderr.splitlines()) == 1
@@ -124,7 +127,7 @@ def test_debug_shows_detail_but_never_the_key(service: Service) -> None:
     run = service.run("--debug", "heartbeat", "--timeout", "5")
     assert run.returncode == 0
     assert "timesys.core.transport debug: POST /api/v1/vigiles/heartbeat -> HTTP 200" in run.stderr
-    assert "HTTP 503; retrying" in run.stderr
+    assert "heartbeat: HTTP 503; retry 1 of 3 in " in run.stderr
     assert run.stderr.count(DEMO_KEY) == 0  # checked by run_cli too
 
 

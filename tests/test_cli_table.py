@@ -111,9 +111,13 @@ class _Terminal(io.StringIO):
 
 def test_color_and_progress_only_on_terminals() -> None:
     assert use_color(_Terminal(), {}) is True
-    assert use_color(_Terminal(), {"NO_COLOR": ""}) is False
+    assert use_color(_Terminal(), {"NO_COLOR": ""}) is True  # no-color.org: only a non-empty NO_COLOR counts
+    assert use_color(_Terminal(), {"NO_COLOR": "1"}) is False
     assert use_color(_Terminal(), {"TERM": "dumb"}) is False
     assert use_color(io.StringIO(), {}) is False
+    assert use_color(io.StringIO(), {"FORCE_COLOR": "1", "NO_COLOR": "1"}) is True  # CI logs render ANSI
+    assert use_color(io.StringIO(), {"FORCE_COLOR": "0"}) is False
+    assert use_color(_Terminal(), {}, mode="never") is False and use_color(io.StringIO(), {}, mode="always")
     quiet = io.StringIO()
     with Progress("uploading x (1 kB)", stream=quiet):
         pass

@@ -103,7 +103,8 @@ def test_nvd_api_key_is_never_printed(mirror: FeedMirror, tmp_path: Path) -> Non
     mirror.nvd_api_keys = {"another"}
     refused = run_cli("--debug", "db", "update", "--data", str(tmp_path / "d"), "--source", "nvd", home=tmp_path,
                       env=env, secret=key)
-    assert refused.returncode == 3 and "Invalid apiKey" in refused.error_line
+    # NVD's 404 + message: the configured key is wrong, a configuration error.
+    assert refused.returncode == 2 and "Invalid apiKey" in refused.error_line
 
 
 def _big_epss(rows: int) -> bytes:
@@ -165,8 +166,8 @@ def test_upload_local_warns_about_stale_or_sample_data(mirror: FeedMirror, tmp_p
     upload = ["upload", "--local", "--local-data", str(data), str(EXAMPLE), "--fail-on", "none"]
     sample = run_cli(*upload, home=tmp_path)
     assert sample.returncode == 0
-    assert "Warning: the local vulnerability database holds only the bundled sample" in sample.stdout
-    assert sample.stdout.index("Warning:") < sample.stdout.index("Gate: PASS")
+    assert "warning: the local vulnerability database holds only the bundled sample" in sample.stdout
+    assert sample.stdout.index("warning:") < sample.stdout.index("Gate: PASS")
 
     refused = run_cli(*upload, "--require-fresh-db", home=tmp_path)
     assert refused.returncode == 2 and "--require-fresh-db: the local vulnerability database holds only" \
@@ -183,12 +184,12 @@ def test_upload_local_warns_about_stale_or_sample_data(mirror: FeedMirror, tmp_p
 
     _set_updated(data, days_ago=0.5, source="kev")
     fresh = run_cli(*upload, "--require-fresh-db", home=tmp_path)
-    assert fresh.returncode == 0 and "Warning:" not in fresh.stdout
+    assert fresh.returncode == 0 and "warning:" not in fresh.stdout
 
 
 def test_freshness_flags_need_local(tmp_path: Path) -> None:
     run = run_cli("upload", str(EXAMPLE), "--require-fresh-db", home=tmp_path)
-    assert run.returncode == 2 and "use them with --local" in run.error_line
+    assert run.returncode == 2 and "--require-fresh-db applies only with --local" in run.error_line
     bad = run_cli("upload", "--local", str(EXAMPLE), "--max-db-age", "soon", home=tmp_path)
     assert bad.returncode == 2 and "--max-db-age" in bad.error_line
 

@@ -336,3 +336,14 @@ def test_an_unreachable_feed_is_a_connection_error(tmp_path: Path) -> None:
     with pytest.raises(ConnectionFailedError, match="127.0.0.1:9"):
         update(tmp_path, UpdateOptions(sources=["kev"], urls={"kev": "http://127.0.0.1:9/kev.json"}, clock=clock))
     assert len(clock.sleeps) == 5  # retried with back-off, without really waiting
+
+
+def test_a_persistent_403_is_nvd_throttling_a_service_error(mirror: FeedMirror, tmp_path: Path) -> None:
+    from timesys_ci.cli.errors import exit_code_for
+
+    mirror.fault(NVD, status=403, times=99)
+    clock = FakeClock()
+    with pytest.raises(FeedHTTPError, match="HTTP 403") as caught:
+        run_update(mirror, tmp_path, clock, sources=["nvd"])
+    assert len(mirror.requested(NVD)) == 6 and len(clock.sleeps) == 5  # retried with back-off first
+    assert exit_code_for(caught.value) == 3

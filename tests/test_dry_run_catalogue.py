@@ -175,6 +175,8 @@ def test_request(name: str, flavour: str, fresh_llapi: LLAPI, write_key_file: An
         return
     if flavour == "products":
         resource = "/api/v1/heartbeat" if name == "heartbeat" else resource
+        if name == "get_folders_cfg_folder":  # era P sent the configured product token, not the folder
+            pairs = [("archived_only", "True"), ("product_token", GRP)]
         if name in PRODUCTS_RENAMED:
             pairs = [("product_token" if k == "group_token" else k, v) for k, v in pairs]
     description = call()

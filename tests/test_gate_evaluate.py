@@ -92,8 +92,10 @@ def test_other_triage_statuses_still_fail() -> None:
 
 def test_categories() -> None:
     upgradable = finding(cvss=9.8, category="upgradable")
-    assert outcome(upgradable).outcome == "filtered"
-    assert outcome(upgradable).note == "category upgradable not gated"
+    assert outcome(upgradable).outcome == "fail"  # every affected category is gated by default
+    assert outcome(finding(cvss=9.8, category="unapplied")).outcome == "fail"
+    narrowed = outcome(upgradable, GatePolicy(categories=("unfixed",)))
+    assert narrowed.outcome == "filtered" and narrowed.note == "category upgradable not gated"
     assert outcome(upgradable, GatePolicy(categories=("unfixed", "upgradable"))).outcome == "fail"
     assert outcome(finding(cvss=9.8, category="unapplied"), GatePolicy(categories=("unapplied",))).outcome == "fail"
     for category in ("fixed", "whitelisted"):
@@ -164,8 +166,9 @@ def test_contract_report_end_to_end_counts_and_order() -> None:
     report = load_report(FIXTURES / "report-contract.json")
     result = evaluate(report.findings, GatePolicy(), today=TODAY)
     assert not result.passed
+    # Every affected category is gated by default: the upgradable critical zlib CVE fails too.
     assert [v.finding.cve_id for v in result.failing] == [
-        "CVE-2022-48174", "CVE-2024-2961", "CVE-2023-29491", "CVE-2024-1086"]
+        "CVE-2022-37434", "CVE-2022-48174", "CVE-2024-2961", "CVE-2023-29491", "CVE-2024-1086"]
     assert dict(result.counts_by_category) == {
         "unfixed": 6, "unapplied": 1, "upgradable": 1, "fixed": 1, "whitelisted": 1}
     assert dict(result.counts_by_severity) == {

@@ -17,7 +17,7 @@ def test_defaults() -> None:
     policy = load_policy(None, None, {})
     assert policy.fail_on == DEFAULT_FAIL_ON == "high"
     assert policy.cvss_version == "3"
-    assert policy.categories == ("unfixed",)
+    assert policy.categories == ("unfixed", "unapplied", "upgradable")  # every affected category
     assert policy.scope == ("kernel", "toolchain", "userspace")
     assert (policy.fail_on_cvss, policy.fail_on_kev, policy.fail_on_epss) == (None, False, None)
     assert (policy.new_only, policy.baseline, policy.waivers) == (False, None, ())

@@ -39,7 +39,10 @@ def test_gate_fails_on_high_by_default(user: dict[str, Any]) -> None:
     run = upload(user)
     assert run.returncode == 1, run.stderr
     assert "CVE-2022-48174  busybox 1.36.1  critical 9.8" in run.stdout
-    assert "Gate: FAIL, 2 finding(s) (fail-on high)" in run.stdout
+    # upgradable findings fail too: the kernel's (NVD: fixed in 6.6.34) and OpenSSL's (its CNA rates it High)
+    assert "CVE-2024-36971  linux-yocto 6.6.21+git  high 7.8  [upgradable, kernel]  fixed in 6.6.34" in run.stdout
+    assert "CVE-2024-12797  openssl 3.2.3  high -  [upgradable, userspace]  fixed in 3.2.4" in run.stdout
+    assert "Gate: FAIL, 3 finding(s) (fail-on high)" in run.stdout
     assert "/cves/reports/R" in run.stdout
 
 
@@ -47,12 +50,13 @@ def test_gate_passes_with_waivers_and_outputs(user: dict[str, Any], tmp_path: Pa
     policy = tmp_path / "policy.toml"
     policy.write_text('fail-on = "high"\n\n[[waivers]]\nid = "CVE-2022-48174"\nreason = "applet disabled"\n'
                       'expires = 2099-01-01\n\n[[waivers]]\nid = "CVE-2024-36971"\npackage = "linux-yocto"\n'
-                      'reason = "backport queued"\nexpires = 2099-01-01\n')
+                      'reason = "backport queued"\nexpires = 2099-01-01\n\n[[waivers]]\nid = "CVE-2024-12797"\n'
+                      'reason = "no raw public keys"\nexpires = 2099-01-01\n')
     out = tmp_path / "out"
     run = upload(user, "--policy", str(policy), "--sarif", str(out / "v.sarif"), "--junit", str(out / "v.xml"),
                  "--json", str(out / "v.json"), "--markdown", str(out / "v.md"), "--save-report", str(out / "r.json"))
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "Waived (2)" in run.stdout and "Gate: PASS" in run.stdout
+    assert "Waived (3)" in run.stdout and "Gate: PASS" in run.stdout
     sarif = json.loads((out / "v.sarif").read_text())
     jsonschema.Draft202012Validator(json.loads(SARIF_SCHEMA.read_text())).validate(sarif)
     assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
@@ -154,11 +158,12 @@ def test_github_outputs_and_summary(user: dict[str, Any], tmp_path: Path) -> Non
                                                   "GITHUB_STEP_SUMMARY": str(summary)})
     assert run.returncode == 1
     values = parse_github_output(output.read_text())
-    assert values["gate"] == "fail" and values["critical"] == "1" and values["unfixed"] == "2"
+    assert values["gate"] == "fail" and values["critical"] == "1" and values["unfixed"] == "1"
+    assert values["upgradable"] == "7"
     assert values["report-url"].startswith("http://127.0.0.1:") and values["manifest-token"].startswith("M")
     assert values["sarif-file"] == str((user["home"] / "v.sarif").resolve())
     assert "CVE-2022-48174" in summary.read_text()
-    assert sum(line.startswith("::error ") for line in run.stdout.splitlines()) == 2
+    assert sum(line.startswith("::error ") for line in run.stdout.splitlines()) == 3
     quiet = upload(user, "--no-annotations", "--no-summary", env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output),
                                                                   "GITHUB_STEP_SUMMARY": str(tmp_path / "s2")})
     assert "::error" not in quiet.stdout and not (tmp_path / "s2").exists()
@@ -185,7 +190,7 @@ def test_statuses_never_fail_the_gate(user: dict[str, Any]) -> None:
     client = timesys.LLAPI(key_file_path=user["key_file"])
     token = endpoints.MANIFEST_UPLOAD.call(client, manifest=EXAMPLE.read_text(), filter_results=False,
                                            upload_only=True)["manifest_token"]
-    for cve, package in (("CVE-2022-48174", "busybox"), ("CVE-2024-36971", "linux-yocto")):
+    for cve, package in (("CVE-2022-48174", "busybox"), ("CVE-2024-36971", "linux-yocto"), ("CVE-2024-12797", "openssl")):
         endpoints.CVE_SET_STATUS.call(client, scope="all", cve_id=cve, package_name=package, status="false_positive")
     endpoints.MANIFEST_RESCAN.call(client, manifest_token=token, rescan_only=True, filter_results=False)
     run = upload(user)
@@ -196,8 +201,9 @@ def test_local_main_job(tmp_path: Path) -> None:
     """The README's first command: the embedded service, offline, in one command."""
     env = {"TIMESYS_CI_CACHE": str(tmp_path / "cache")}
     run = run_cli("upload", "--local", str(EXAMPLE), home=tmp_path, env=env)
-    assert run.returncode == 1 and "Gate: FAIL, 2 finding(s)" in run.stdout
+    assert run.returncode == 1 and "Gate: FAIL, 3 finding(s)" in run.stdout
     assert (tmp_path / "cache" / "local-service" / "vigiles.sqlite3").exists()
+    assert (tmp_path / "cache" / "local-service" / "vulndb.sqlite3").exists()
     again = run_cli("upload", "--local", str(EXAMPLE), "--fail-on", "none", home=tmp_path, env=env)
     assert again.returncode == 0 and "Gate: PASS" in again.stdout
 

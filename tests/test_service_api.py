@@ -15,6 +15,7 @@ from timesys.utilities import get_app_db_version, heartbeat
 from timesys.vigiles import cves, folders, groups, manifests, products, reports
 
 from .conftest import LocalVigiles
+from .openssl_cna_reading import cves_affecting
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = (ROOT / "examples" / "core-image-minimal.vigiles.json").read_text()
@@ -196,24 +197,53 @@ def by_category(report: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
 
 
 def test_fixture_manifests_find_exactly_the_range_matches(configured: LLAPI) -> None:
-    """Exactly the CVEs whose NVD ranges include each version (worked out in tests/fixtures/vulndb/README.md)."""
+    """Exactly the CVEs the bundled data's ranges give each version, in the category its fixes give.
+
+    NVD ranges are worked out in tests/fixtures/vulndb/README.md; OpenSSL's come from the OpenSSL CNA
+    records, read independently (tests/openssl_cna_reading.py). upgradable: a source names the fixed
+    version; unapplied: only a fix commit or patch is named (NVD's Patch references); unfixed: neither.
+    """
     openwrt = by_category(manifests.upload_manifest(OPENWRT))
-    assert openwrt == {"unfixed": {
-        ("busybox", "CVE-2022-28391"),  # <= 1.35.0
-        ("busybox", "CVE-2022-48174"),  # <= 1.36.1
-        ("curl", "CVE-2024-7264"),  # 7.32.0 <= v < 8.9.1 (not CVE-2018-14618: < 7.61.1)
-        ("dnsmasq", "CVE-2022-0934"), ("dnsmasq", "CVE-2023-28450"),  # < 2.87, < 2.90
-        ("dropbear", "CVE-2021-36369"),  # matt_johnston:dropbear_ssh_server is an alias of dropbear_ssh
-        ("zlib", "CVE-2022-37434"),  # <= 1.2.12
-    }}  # openssl 1.1.1n is the first release outside CVE-2022-0778; busybox 1.33.2 is past CVE-2021-42386
+    openssl_111n = {("openssl", cve) for cve in cves_affecting("1.1.1n")}  # CVE-2022-0778 not: 1.1.1n fixed it
+    assert len(openssl_111n) == 38 and ("openssl", "CVE-2022-0778") not in openssl_111n
+    assert openwrt == {
+        "unfixed": {
+            ("busybox", "CVE-2022-48174"),  # <= 1.36.1, NVD names no fix
+            ("dropbear", "CVE-2021-36369"),  # matt_johnston:dropbear_ssh_server is an alias of dropbear_ssh; <= 2020.81
+        },
+        "unapplied": {
+            ("busybox", "CVE-2022-28391"),  # <= 1.35.0; NVD's Patch references are Alpine's .patch files
+            ("zlib", "CVE-2022-37434"),  # <= 1.2.12; NVD's Patch reference is the zlib commit
+        },
+        "upgradable": {
+            ("curl", "CVE-2024-7264"),  # 7.32.0 <= v < 8.9.1 (NVD and the curl CNA); not CVE-2018-14618: < 7.61.1
+            ("dnsmasq", "CVE-2022-0934"), ("dnsmasq", "CVE-2023-28450"),  # < 2.87, < 2.90
+        } | openssl_111n,
+    }  # busybox 1.33.2 is past CVE-2021-42386 (1.16.0-1.33.1)
     buildroot = by_category(manifests.upload_manifest(BUILDROOT))
     assert buildroot == {
-        "unfixed": {("busybox", "CVE-2021-42386"), ("busybox", "CVE-2022-28391"), ("busybox", "CVE-2022-48174"),
-                    ("dropbear", "CVE-2021-36369"), ("libcurl", "CVE-2024-7264"), ("libopenssl", "CVE-2022-0778"),
-                    ("libzlib", "CVE-2022-37434")},
+        "unfixed": {("busybox", "CVE-2021-42386"), ("busybox", "CVE-2022-48174"), ("dropbear", "CVE-2021-36369")},
+        "unapplied": {("busybox", "CVE-2022-28391"), ("libzlib", "CVE-2022-37434")},
+        "upgradable": {("libcurl", "CVE-2024-7264")} | {("libopenssl", cve) for cve in cves_affecting("1.1.1i")},
         "fixed": {("busybox", "CVE-2018-1000500")},  # patched_cves in the manifest
         "whitelisted": {("expat", "CVE-2024-45490"), ("systemd", "CVE-2023-26604")},  # whitelist / ignore_cves
     }
+    assert ("libopenssl", "CVE-2022-0778") in buildroot["upgradable"]  # both NVD and the CNA: 1.1.0 <= v < 1.1.1n
+
+
+def test_reports_say_which_data_they_were_scanned_against(configured: LLAPI) -> None:
+    report = manifests.upload_manifest(OPENWRT)
+    data = report["vuln_data"]
+    assert data["sample_only"] is True and data["updated"] and data["records"] > 300
+    assert {"nvd", "cve5", "kev"} <= set(data["sources"])
+    assert data["sources"]["cve5"] == {"records": data["sources"]["cve5"]["records"], "updated": data["updated"],
+                                       "origin": "bundled sample"}
+    from timesys_ci.report import parse_report
+
+    parsed = parse_report(report)
+    assert parsed.summary.vuln_data == data
+    curl = next(f for f in parsed.findings if f.cve_id == "CVE-2024-7264")
+    assert curl.sources == ("nvd", "cve5:curl") and curl.fixed_versions == ("8.9.1",)
 
 
 def test_exported_report_is_base64_gzip(local_vigiles: LocalVigiles) -> None:

@@ -38,7 +38,7 @@ def test_retry_on_503_then_success(client: LLAPI, caplog: pytest.LogCaptureFixtu
             assert heartbeat() == {"ok": True}
     assert len(server.requests) == 2
     assert server.requests[0].headers["X-Auth-Signature"] == server.requests[1].headers["X-Auth-Signature"]
-    assert "HTTP 503; retrying" in caplog.text
+    assert "heartbeat: HTTP 503; retry 1 of 2 in " in caplog.text
     assert capsys.readouterr().out == ""  # reported through the logger, never printed
 
 

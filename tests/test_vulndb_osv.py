@@ -8,7 +8,8 @@ import pytest
 from timesys_ci.sbom.model import Package
 from timesys_ci.vulndb.errors import VulnDataError
 from timesys_ci.vulndb.match import osv_verdict, package_probes, tag_version
-from timesys_ci.vulndb.products import parse_purl, purl_ecosystem
+from timesys_ci.sbom.purl import parse_purl
+from timesys_ci.vulndb.products import purl_ecosystem
 from timesys_ci.vulndb.record import VulnRecord
 from timesys_ci.vulndb.sources.common import Withdrawn
 from timesys_ci.vulndb.sources.osv import parse_osv

@@ -52,10 +52,13 @@ class Finding:
     vuln_status: Optional[str] = None
     justification: Optional[str] = None
     fixed_version: Optional[str] = None
+    fixed_versions: Tuple[str, ...] = ()  # every fixed version the data knows (local service)
+    sources: Tuple[str, ...] = ()  # the data sources that say it is affected (local service)
     fixedby: Tuple[str, ...] = ()
     kev: bool = False
     epss: Optional[float] = None
     scope: str = "userspace"
+    kev_known: bool = False  # the report said whether it is in KEV (`kev` present), so `kev` False means "not in it"
 
     @property
     def key(self) -> Tuple[str, str]:
@@ -82,6 +85,7 @@ class ReportSummary:
     date: Optional[str] = None
     counts: Mapping[str, Any] = field(default_factory=dict)
     source: str = "report"
+    vuln_data: Mapping[str, Any] = field(default_factory=dict)  # which data a local report was scanned against
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,7 @@ def _parse_summary(data: Mapping[str, Any], source: str, base_url: Optional[str]
         date=_opt_str(data, "date", source),
         counts=counts if isinstance(counts, dict) else {},
         source=source,
+        vuln_data=data["vuln_data"] if isinstance(data.get("vuln_data"), dict) else {},
     )
 
 
@@ -234,11 +239,21 @@ def _parse_entry(entry: Any, package: str, where: str) -> Finding:
         vuln_status=(vuln_status or None) and vuln_status.strip().lower(),
         justification=_opt_str(entry, "justification", where),
         fixed_version=_opt_str(entry, "fixed_version", where),
+        fixed_versions=_strings(entry, "fixed_versions", where),
+        sources=_strings(entry, "sources", where),
         fixedby=tuple(str(item) for item in fixedby if item not in (None, "")),
         kev=_flag(entry.get("kev"), f"{where}.kev"),
         epss=epss,
         scope=scope,
+        kev_known=entry.get("kev") is not None,
     )
+
+
+def _strings(entry: Mapping[str, Any], key: str, where: str) -> Tuple[str, ...]:
+    value = entry.get(key) or []
+    if not isinstance(value, list):
+        raise ReportError(f"{where}.{key}: must be a list, got {_json_type(value)}")
+    return tuple(str(item) for item in value if item not in (None, ""))
 
 
 def _vector_version(vector: Optional[str]) -> Optional[str]:

@@ -3,7 +3,11 @@
 Connection inputs become global flags (`-k`, `-d`, `-u`, `--group-token`,
 `--folder-token`) only when given, so an empty input never hides a `VIGILES_*`
 variable the workflow set at job level (a step's `env:` would replace it).
+Gate inputs too are passed only when set (their defaults are empty), so the CLI's
+precedence holds under the action: inputs (flags) > `policy` file > the
+repository's `pyproject.toml` `[tool.timesys-ci]` > the CLI's defaults (`fail-on high`).
 `summary: false` / `annotations: false` become `--no-summary` / `--no-annotations`.
+With `upload-only` nothing is gated, so no SARIF or JSON file is asked for.
 
 Exit status: the upload's, except that with fail-build=false a failed gate (1) or a
 service error (3) becomes a warning and 0. Configuration errors (2) always fail.
@@ -34,14 +38,20 @@ def text(env: Mapping[str, str], name: str) -> str:
     return (env.get(f"INPUT_{name}") or "").strip()
 
 
-def boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+def optional_boolean(env: Mapping[str, str], name: str) -> Optional[bool]:
+    """True/False as set, None when the input is empty (not set)."""
     value = text(env, name).lower()
     if not value:
-        return default
+        return None
     if value in ("true", "false"):
         return value == "true"
     input_name = name.lower().replace("_", "-")
     raise InputError(f"input '{input_name}' must be true or false, got '{value}'")
+
+
+def boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = optional_boolean(env, name)
+    return default if value is None else value
 
 
 def discovered(env: Mapping[str, str]) -> tuple[str, Optional[str], Optional[str]]:
@@ -86,15 +96,18 @@ def upload_args(env: Mapping[str, str]) -> list[str]:
     option("--uboot-config", text(env, "UBOOT_CONFIG") or uboot)
     option("--manifest-name", text(env, "MANIFEST_NAME"))
     option("--subfolder-name", text(env, "SUBFOLDER"))
-    if boolean(env, "UPLOAD_ONLY", False):
+    upload_only = boolean(env, "UPLOAD_ONLY", False)
+    if upload_only:
         args.append("--upload-only")
-    option("--fail-on", text(env, "SEVERITY_CUTOFF") or "critical")
-    if boolean(env, "NEW_ONLY", False):
-        args.append("--new-only")
+    option("--fail-on", text(env, "SEVERITY_CUTOFF"))
+    new_only = optional_boolean(env, "NEW_ONLY")
+    if new_only is not None:
+        args.append("--new-only" if new_only else "--no-new-only")
     option("--baseline", text(env, "BASELINE"))
     option("--policy", text(env, "POLICY"))
-    option("--sarif", text(env, "SARIF"))
-    option("--json", text(env, "JSON") or str(Path(env.get("RUNNER_TEMP") or ".") / DEFAULT_JSON_NAME))
+    if not upload_only:
+        option("--sarif", text(env, "SARIF"))
+        option("--json", text(env, "JSON") or str(Path(env.get("RUNNER_TEMP") or ".") / DEFAULT_JSON_NAME))
     if not boolean(env, "FAIL_BUILD", True):
         args += ["--on-service-error", "warn"]
     if boolean(env, "LOCAL", False):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import re
 import random
 import time
 from dataclasses import dataclass
@@ -124,16 +125,16 @@ class Transport:
                 wait = self.retry.delay(attempt, None) if retryable and not isinstance(exc, TLSError) else None
                 if wait is None:
                     raise
-                logger.warning("%s %s: %s; retrying in %.1f s (attempt %d of %d)",
-                               method, resource, exc, wait, attempt + 1, self.retry.max_attempts)
+                logger.warning("%s %s: %s; retry %d of %d in %.1f s", method, resource, _retry_reason(exc),
+                               attempt, self.retry.max_attempts - 1, wait)
                 self._sleep(wait)
                 continue
             status = response.status_code
             if status in NOT_PROCESSED_STATUSES or (status in GATEWAY_STATUSES and method in IDEMPOTENT_METHODS):
                 wait = self.retry.delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
                 if wait is not None:
-                    logger.warning("%s %s: HTTP %d; retrying in %.1f s (attempt %d of %d)",
-                                   method, resource, status, wait, attempt + 1, self.retry.max_attempts)
+                    logger.warning("%s %s: HTTP %d; retry %d of %d in %.1f s", method, resource, status,
+                                   attempt, self.retry.max_attempts - 1, wait)
                     response.close()
                     self._sleep(wait)
                     continue
@@ -195,8 +196,20 @@ def _reason(exc: BaseException) -> str:
             break
         current = inner
     text = str(current)
-    # urllib3 puts the pool object's repr in front: keep the message part.
+    # urllib3 puts the pool object's repr (or "HTTPConnection(host=..., port=...): ") in front: keep the message.
     if ">: " in text:
         text = text.split(">: ", 1)[1]
+    text = _CONNECTION_REPR.sub("", text)
     return " ".join(text.split()) or type(current).__name__
+
+
+_CONNECTION_REPR = re.compile(r"^\w*Connection(?:Pool)?\(host=[^)]*\): ")
+_ERRNO = re.compile(r"(?:Failed to establish a new connection: )?\[Errno -?\d+\] ")
+
+
+def _retry_reason(exc: BaseException) -> str:
+    """The short cause for a retry line: `connection refused`, not urllib3's sentence around it."""
+    text = str(exc)
+    text = text.split(" failed: ", 1)[1] if " failed: " in text else text
+    return _ERRNO.sub("", text).rstrip(".").lower() if _ERRNO.search(text) else text
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
+import timesys
 from timesys.core import endpoints
 from timesys.vigiles._defaults import cfg_folder_if_falsy, cfg_group_if_falsy
 
@@ -15,8 +16,16 @@ def _scope(group_token: Optional[str], folder_token: Optional[str]) -> tuple[Opt
 
 def get_folders(group_token: Optional[str] = None, folder_token: Optional[str] = None,
                 archived_only: bool = False) -> Any:
-    """Folders of a group (or below a folder); archived ones only with `archived_only`."""
-    group, folder = _scope(group_token, folder_token)
+    """Folders of a group (or below a folder); archived ones only with `archived_only`.
+
+    Products flavour (LinuxLink, era P): the reference sent the configured product token, never the dashboard
+    config's folder (vigiles-api.md 4.3.3 "History", 7.2); a folder is sent only when given here.
+    """
+    if timesys.llapi.api == "products":
+        folder = folder_token or None
+        group = None if folder else cfg_group_if_falsy(group_token)
+    else:
+        group, folder = _scope(group_token, folder_token)
     return endpoints.FOLDERS_LIST.call(group_token=group, folder_token=folder, archived_only=archived_only)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, Mapping, Optional
 
 ArtifactKind = Literal["vigiles", "spdx", "vigiles-generated"]
 
@@ -34,6 +34,41 @@ class BuildArtifacts:
     kernel_config: Optional[Path]
     uboot_config: Optional[Path]
     kind: ArtifactKind
+
+
+@dataclass(frozen=True)
+class KernelTree:
+    """Where the kernel was built and its sources are: the evidence `timesys-ci kernel-triage` reads."""
+
+    build_dir: Optional[Path] = None
+    source_dir: Optional[Path] = None
+    config: Optional[Path] = None
+
+    def __bool__(self) -> bool:
+        return any((self.build_dir, self.source_dir, self.config))
+
+    def as_args(self) -> list[str]:
+        """`--kernel-build-dir DIR --kernel-source-dir DIR --kernel-config FILE`, for what is known."""
+        args: list[str] = []
+        for flag, path in (("--kernel-build-dir", self.build_dir), ("--kernel-source-dir", self.source_dir),
+                           ("--kernel-config", self.config)):
+            if path is not None:
+                args += [flag, str(path)]
+        return args
+
+
+KERNEL_BUILD_DIR_ENV = "TIMESYS_CI_KERNEL_BUILD_DIR"
+KERNEL_SOURCE_DIR_ENV = "TIMESYS_CI_KERNEL_SOURCE_DIR"
+
+
+def explicit_kernel_dir(env: "Mapping[str, str]", name: str) -> Optional[Path]:
+    """A kernel directory named in the environment; it must exist."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return None
+    if not Path(value).is_dir():
+        raise DiscoveryError(f"{name}: not a directory: {value}")
+    return Path(value)
 
 
 def searched_message(what: str, places: "list[Path] | list[str]") -> str:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
-from timesys_ci.buildsystems import BuildArtifacts, DiscoveryError, SettingError
+from timesys_ci.buildsystems import KERNEL_BUILD_DIR_ENV, KERNEL_SOURCE_DIR_ENV, BuildArtifacts, DiscoveryError, \
+    KernelTree, SettingError, explicit_kernel_dir
 from timesys_ci.buildsystems.br_manifest import build_manifest, check_show_info, load_show_info, manifest_text
 from timesys_ci.buildsystems.envargs import add_gate_settings, env_value, parse_flag, start_args
 from timesys_ci.buildsystems.files import write_text_atomic
@@ -82,12 +83,31 @@ def _newest(paths: list[Path]) -> Optional[Path]:
     return max(existing, key=lambda p: p.stat().st_mtime) if existing else None
 
 
+def _kernel_build_dirs(tree: BuildrootTree) -> list[Path]:
+    """`$(O)/build/linux-<version>` (or `linux-custom`): where Buildroot builds the kernel, in-tree."""
+    return [d for d in tree.build_dir.glob("linux-*") if not d.name.startswith(_NOT_KERNEL_PREFIXES) and d.is_dir()]
+
+
 def find_kernel_config(tree: BuildrootTree, vigiles_dir: Path) -> Optional[Path]:
     in_vigiles = _newest(list(vigiles_dir.glob("linux-*.config"))) if vigiles_dir.is_dir() else None
     if in_vigiles:
         return in_vigiles
-    dirs = [d for d in tree.build_dir.glob("linux-*") if not d.name.startswith(_NOT_KERNEL_PREFIXES)]
-    return _newest([d / ".config" for d in dirs])
+    return _newest([d / ".config" for d in _kernel_build_dirs(tree)])
+
+
+def find_buildroot_kernel(env: Mapping[str, str]) -> KernelTree:
+    """The kernel build directory under `$(O)/build/linux-*`; Buildroot builds in the source tree, so it is
+    both. `TIMESYS_CI_KERNEL_BUILD_DIR` / `TIMESYS_CI_KERNEL_SOURCE_DIR` win."""
+    tree = buildroot_tree(env)
+    build = explicit_kernel_dir(env, KERNEL_BUILD_DIR_ENV)
+    source = explicit_kernel_dir(env, KERNEL_SOURCE_DIR_ENV)
+    if build is None:
+        configured = [d / ".config" for d in _kernel_build_dirs(tree)]
+        newest = _newest(configured)
+        build = newest.parent if newest else None
+        source = source or build
+    config = build / ".config" if build is not None and (build / ".config").is_file() else None
+    return KernelTree(build, source, config)
 
 
 def find_uboot_config(tree: BuildrootTree, vigiles_dir: Path) -> Optional[Path]:

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
-from timesys_ci.buildsystems import BuildSystemError
-from timesys_ci.buildsystems.buildroot import buildroot_upload_args, buildroot_upload_env
+from timesys_ci.buildsystems import KERNEL_BUILD_DIR_ENV, KERNEL_SOURCE_DIR_ENV, BuildSystemError, KernelTree
+from timesys_ci.buildsystems.buildroot import buildroot_upload_args, buildroot_upload_env, find_buildroot_kernel
 from timesys_ci.buildsystems.envargs import on_failure_mode
-from timesys_ci.buildsystems.yocto import yocto_upload_args
+from timesys_ci.buildsystems.yocto import find_yocto_kernel, yocto_upload_args
 from timesys_ci.cli import exit_codes
 
 _MEANING = {exit_codes.GATE_FAILED: "gate failed", exit_codes.USAGE: "usage/config error",
@@ -50,18 +50,43 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
                         help="print the discovered upload arguments as JSON and exit")
     parser.add_argument("--on-failure", choices=("fail", "warn"),
                         help="fail (default) or only warn when upload/gate fails (env TIMESYS_CI_ON_FAILURE)")
+    parser.add_argument("--kernel-build-dir", type=Path, metavar="DIR",
+                        help=f"the kernel's build directory, for kernel-triage (env {KERNEL_BUILD_DIR_ENV})")
+    parser.add_argument("--kernel-source-dir", type=Path, metavar="DIR",
+                        help=f"the kernel source tree, for kernel-triage (env {KERNEL_SOURCE_DIR_ENV})")
+
+
+def kernel_environment(opts: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
+    """The environment with the kernel directory flags applied (flags win)."""
+    merged = dict(env)
+    for flag, name in ((opts.kernel_build_dir, KERNEL_BUILD_DIR_ENV), (opts.kernel_source_dir, KERNEL_SOURCE_DIR_ENV)):
+        if flag is not None:
+            merged[name] = str(flag)
+    return merged
+
+
+def _kernel_note(program: str, kernel: KernelTree, explicit: bool) -> None:
+    """Where the kernel evidence is. Upload does not triage kernel CVEs yet: say so instead of ignoring it."""
+    if kernel:
+        print(f"{program}: kernel evidence for `timesys-ci kernel-triage`: {' '.join(kernel.as_args())}"
+              + ("" if not explicit else " (not applied by upload; run kernel-triage on the saved report)"),
+              file=sys.stderr)
 
 
 def _run(program: str, on_failure_arg: Optional[str], print_args: bool,
-         plan: Callable[[], tuple[list[str], dict[str, str]]]) -> int:
+         plan: Callable[[], tuple[list[str], dict[str, str]]],
+         kernel: Optional[Callable[[], KernelTree]] = None, kernel_explicit: bool = False) -> int:
     env = os.environ
     on_failure = on_failure_arg or "fail"
     try:
         on_failure = on_failure_arg or on_failure_mode(env)
         args, extra_env = plan()
+        found = kernel() if kernel is not None and (print_args or kernel_explicit) else KernelTree()
     except BuildSystemError as exc:
         print(f"{program}: error: {exc}", file=sys.stderr)
         return finish(exit_codes.USAGE, on_failure, program)
+    if found:
+        _kernel_note(program, found, kernel_explicit)
     if print_args:
         print(json.dumps(args))
         return exit_codes.OK
@@ -79,10 +104,17 @@ def add_yocto_arguments(parser: argparse.ArgumentParser) -> None:
     _common_options(parser)
 
 
+def _explicit_kernel(env: Mapping[str, str]) -> bool:
+    return any((env.get(name) or "").strip() for name in (KERNEL_BUILD_DIR_ENV, KERNEL_SOURCE_DIR_ENV))
+
+
 def run_yocto(opts: argparse.Namespace) -> int:
+    env = kernel_environment(opts, os.environ)
     return _run("timesys_ci yocto", opts.on_failure, opts.print_args, lambda: (
         yocto_upload_args(opts.build_dir, opts.image, os.environ, tmpdir=opts.tmpdir,
-                          machine=opts.machine, manifest=opts.manifest), {}))
+                          machine=opts.machine, manifest=opts.manifest), {}),
+        lambda: find_yocto_kernel(opts.build_dir, env, tmpdir=opts.tmpdir, machine=opts.machine),
+        _explicit_kernel(env))
 
 
 def add_buildroot_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,18 +126,21 @@ def add_buildroot_arguments(parser: argparse.ArgumentParser) -> None:
     _common_options(parser)
 
 
+def _buildroot_env(opts: argparse.Namespace) -> dict[str, str]:
+    env = kernel_environment(opts, os.environ)
+    for value, name in ((opts.output_dir, "O"), (opts.br2_config, "BR2_CONFIG"), (opts.show_info, "TIMESYS_CI_SHOW_INFO")):
+        if value:
+            env[name] = str(value)
+    return env
+
+
 def run_buildroot(opts: argparse.Namespace) -> int:
     def plan() -> tuple[list[str], dict[str, str]]:
-        env = dict(os.environ)
-        if opts.output_dir:
-            env["O"] = str(opts.output_dir)
-        if opts.br2_config:
-            env["BR2_CONFIG"] = str(opts.br2_config)
-        if opts.show_info:
-            env["TIMESYS_CI_SHOW_INFO"] = str(opts.show_info)
+        env = _buildroot_env(opts)
         return buildroot_upload_args(env), buildroot_upload_env(env)
 
-    return _run("timesys_ci buildroot", opts.on_failure, opts.print_args, plan)
+    return _run("timesys_ci buildroot", opts.on_failure, opts.print_args, plan,
+                lambda: find_buildroot_kernel(_buildroot_env(opts)), _explicit_kernel(_buildroot_env(opts)))
 
 
 YOCTO_HELP = "Upload and gate a Yocto image's Vigiles manifest (meta-timesys) or SPDX."

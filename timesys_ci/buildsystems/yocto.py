@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 from typing import Mapping, Optional
 
-from timesys_ci.buildsystems import BuildArtifacts, DiscoveryError, searched_message
+from timesys_ci.buildsystems import KERNEL_BUILD_DIR_ENV, KERNEL_SOURCE_DIR_ENV, BuildArtifacts, DiscoveryError, \
+    KernelTree, explicit_kernel_dir, searched_message
 from timesys_ci.buildsystems.envargs import add_gate_settings, env_flag, env_value, start_args
 from timesys_ci.scope import package_scope
 
@@ -185,6 +186,54 @@ def _configs(env: Mapping[str, str], dirs: list[Path], manifest: Optional[Path])
         setting = configured_config(env, name)
         chosen.append(links.get(role) if setting == "auto" else setting)
     return chosen[0], chosen[1]  # type: ignore[return-value]
+
+
+# Recipes named linux-* that are not the kernel.
+_NOT_KERNEL_RECIPES = ("linux-libc-headers", "linux-firmware", "linux-dummy")
+
+
+def _newest_dir(candidates: list[Path]) -> Optional[Path]:
+    existing = [path for path in candidates if path.is_dir()]
+    return max(existing, key=lambda path: path.stat().st_mtime) if existing else None
+
+
+def _machine_dirs(root: Path, machine: Optional[str]) -> list[Path]:
+    """`<root>/<machine>` when the machine is known, else every machine directory there."""
+    if machine:
+        return [root / machine]
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def find_yocto_kernel(build_dir: Path, env: Mapping[str, str], *, tmpdir: Optional[Path] = None,
+                      machine: Optional[str] = None) -> KernelTree:
+    """The kernel's build directory (`B`), sources (`S`) and `.config`, where Yocto lays them out.
+
+    * `B`: `tmp/work/<machine arch>/<kernel recipe>/<version>/linux-<machine>-<kernel type>-build`
+      (gone after `rm_work`);
+    * `S`: `tmp/work-shared/<machine>/kernel-source` (`STAGING_KERNEL_DIR`);
+    * `.config`: in `B`, else `tmp/work-shared/<machine>/kernel-build-artifacts` (`STAGING_KERNEL_BUILDDIR`).
+
+    `TIMESYS_CI_KERNEL_BUILD_DIR` / `TIMESYS_CI_KERNEL_SOURCE_DIR` (and the bitbake variables
+    `STAGING_KERNEL_DIR` / `STAGING_KERNEL_BUILDDIR`, which the class passes) win over the search.
+    """
+    tmp = Path(tmpdir or Path(build_dir) / "tmp")  # not $TMPDIR: in a shell that is the system's temp dir
+    machine = machine or env_value(env, "MACHINE")
+    build = explicit_kernel_dir(env, KERNEL_BUILD_DIR_ENV)
+    source = explicit_kernel_dir(env, KERNEL_SOURCE_DIR_ENV) or explicit_kernel_dir(env, "STAGING_KERNEL_DIR")
+    artifacts = explicit_kernel_dir(env, "STAGING_KERNEL_BUILDDIR")
+    shared = _machine_dirs(tmp / "work-shared", machine)
+    source = source or _newest_dir([d / "kernel-source" for d in shared])
+    artifacts = artifacts or _newest_dir([d / "kernel-build-artifacts" for d in shared])
+    if build is None:
+        # The work directory is named after the machine's package arch: qemux86-64 -> qemux86_64-poky-linux.
+        arch = (machine or "").replace("-", "_")
+        work = [d for d in (tmp / "work").glob(f"{arch}*" if arch else "*") if d.is_dir()] if (tmp / "work").is_dir() \
+            else []
+        builds = [b for d in work for recipe in d.glob("linux-*") if not recipe.name.startswith(_NOT_KERNEL_RECIPES)
+                  for b in recipe.glob("*/linux-*-build") if (b / ".config").is_file()]
+        build = _newest_dir(builds)
+    config = next((d / ".config" for d in (build, artifacts) if d is not None and (d / ".config").is_file()), None)
+    return KernelTree(build, source, config)
 
 
 def yocto_upload_args(build_dir: "Path | str", image: str, env: Mapping[str, str], *,

@@ -7,8 +7,9 @@ and `--stdout` from the parser builder.
 """
 from __future__ import annotations
 
+import json
 import os
-from typing import Any
+from typing import Any, Optional, Sequence
 
 from timesys.utilities import get_app_db_version, heartbeat
 from timesys.vigiles import cves, folders, groups, manifests, products, reports
@@ -16,6 +17,51 @@ from timesys_ci.cli.errors import UsageError
 from timesys_ci.cli.table import Arg, Command, Group, OneOf
 
 A = Arg
+
+
+#: Member roles a group member can have (the local service's; `-r/--role`, `-r/--new-role`).
+MEMBER_ROLES = ("admin", "editor", "viewer")
+
+
+def _in(allowed: Sequence[str], what: str) -> Any:
+    """A check that each value of a comma-separated option is one of `allowed` (before anything is sent)."""
+    def check(option: str, values: list[str]) -> list[str]:
+        bad = [value for value in values if value not in allowed]
+        if bad:
+            shown = ", ".join(allowed[:12]) + (f", ... ({len(allowed)} in all)" if len(allowed) > 12 else "")
+            raise UsageError(f"argument {option}: {bad[0]!r} is not a {what} (choose from {shown})")
+        return values
+    return check
+
+
+def _score(option: str, value: str) -> str:
+    try:
+        score = float(value)
+    except ValueError:
+        score = -1.0
+    if not 0.0 <= score <= 10.0:
+        raise UsageError(f"argument {option}: {value!r} is not a score from 0 to 10")
+    return value
+
+
+def _ecosystems(option: str, value: str) -> str:
+    if value.strip().lower() == "all":
+        return value
+    _in(manifests.ALL_ECOSYSTEMS, "known ecosystem")(option, [item.strip() for item in value.split(",")])
+    return value
+
+
+def _not_a_key_file(path: str, text: str) -> str:
+    """A kernel/U-Boot config is Kconfig text; a JSON document (a key file, above all) is refused, never sent."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(document, dict) and document.keys() & {"key", "organization_key"}:
+        raise UsageError(f"{path}: this is a key file, not a kernel or U-Boot config; it was not sent. After the "
+                         f"command, -k and -u mean --kernel-config and --uboot-config: give the key file before "
+                         f"the command (timesys-ci -k {path} ...) or as --key-file")
+    raise UsageError(f"{path}: a JSON document, not a kernel or U-Boot .config (CONFIG_...=y lines)")
 
 
 def _sbom_conversion() -> tuple[Arg, ...]:
@@ -33,12 +79,28 @@ def _tokens(name: str, what: str, param: str = "tokens") -> Arg:
 
 
 _EXTRA_FIELDS = A(("-e", "--extra-fields"), "extra_fields",
-                  f"comma-separated extra CVE fields ({', '.join(manifests.EXTRA_FIELDS)})", kind="csv")
+                  f"comma-separated extra CVE fields ({', '.join(manifests.EXTRA_FIELDS)})", kind="csv",
+                  check=_in(manifests.EXTRA_FIELDS, "CVE field"))
 _FILTER = A(("-f", "--filter-results"), "filter_results", "hide CVEs filtered by the group's settings", kind="flag")
-_CYCLONEDX = (A(("--cyclonedx-format",), "cyclonedx_format", "CycloneDX file format", choices=reports.CYCLONEDX_FORMATS,
-                default="json"),
-              A(("--cyclonedx-version",), "cyclonedx_version", "CycloneDX specification version",
-                choices=reports.CYCLONEDX_VERSIONS, default="1.7"))
+# No argparse defaults: giving them with a format that is not CycloneDX is refused (they would do nothing).
+_CYCLONEDX_DEFAULTS = {"cyclonedx_format": "json", "cyclonedx_version": "1.7"}
+_CYCLONEDX = (A(("--cyclonedx-format",), "cyclonedx_format", "CycloneDX file format (default: json)",
+                choices=reports.CYCLONEDX_FORMATS),
+              A(("--cyclonedx-version",), "cyclonedx_version", "CycloneDX specification version (default: 1.7)",
+                choices=reports.CYCLONEDX_VERSIONS))
+
+
+def _cyclonedx_options(kwargs: dict[str, Any], format_value: Optional[str], format_option: str) -> dict[str, Any]:
+    if format_value and format_value.startswith("cyclonedx"):
+        for name, default in _CYCLONEDX_DEFAULTS.items():
+            kwargs[name] = kwargs.get(name) or default
+        return kwargs
+    given = [name for name in _CYCLONEDX_DEFAULTS if kwargs.get(name) is not None]
+    if given:
+        raise UsageError(f"--{given[0].replace('_', '-')} applies only with a CycloneDX {format_option} "
+                         f"(cyclonedx-vex or cyclonedx-sbom-vex)")
+    kwargs.update(dict.fromkeys(_CYCLONEDX_DEFAULTS))
+    return kwargs
 
 
 def prepare_upload(kwargs: dict[str, Any], args: Any) -> dict[str, Any]:
@@ -48,8 +110,30 @@ def prepare_upload(kwargs: dict[str, Any], args: Any) -> dict[str, Any]:
         raise UsageError("manifest upload: --export-format and --export-path must be given together")
     if export_path and os.path.isdir(export_path):
         raise UsageError(f"manifest upload: --export-path {export_path} is a directory")
-    if not export_format or not export_format.startswith("cyclonedx"):
-        kwargs["cyclonedx_format"] = kwargs["cyclonedx_version"] = None
+    return _cyclonedx_options(kwargs, export_format, "--export-format")
+
+
+def prepare_download(kwargs: dict[str, Any], args: Any) -> dict[str, Any]:
+    kwargs = _cyclonedx_options(kwargs, kwargs.get("format"), "file-type")
+    if not (kwargs["format"] or "").startswith("cyclonedx"):
+        del kwargs["cyclonedx_format"], kwargs["cyclonedx_version"]  # the library's defaults, unused
+    return kwargs
+
+
+def prepare_conversion(kwargs: dict[str, Any], args: Any) -> dict[str, Any]:
+    """-i/--file-format and -v/--sbom-version describe a conversion: without -f/--sbom-format they would do nothing."""
+    if not kwargs.get("sbom_format"):
+        given = next((flag for flag, name in (("-i/--file-format", "file_format"), ("-v/--sbom-version", "sbom_version"))
+                      if kwargs.get(name)), None)
+        if given:
+            raise UsageError(f"{given} needs -f/--sbom-format (the format to convert to)")
+    return kwargs
+
+
+def prepare_delete(kwargs: dict[str, Any], args: Any) -> dict[str, Any]:
+    if not kwargs.get("confirmed"):
+        raise UsageError(f"manifest delete: deleting SBOM {kwargs.get('manifest_token')} cannot be undone; "
+                         f"add -c/--confirm to delete it (nothing was sent)")
     return kwargs
 
 
@@ -76,25 +160,30 @@ COMMANDS: tuple[Command, ...] = (
     # -- manifest ----------------------------------------------------------------------------
     Command(("manifest", "list"), manifests.get_manifests,
             help="List SBOMs (of the configured folder or group)"),
-    Command(("manifest", "info"), manifests.get_manifest_info, (_token(), *_sbom_conversion())),
+    Command(("manifest", "info"), manifests.get_manifest_info, (_token(), *_sbom_conversion()),
+            prepare=prepare_conversion),
     Command(("manifest", "download"), manifests.get_manifest_file, (_token(), *_sbom_conversion()), output="bytes",
-            progress="downloading"),
+            progress="downloading", prepare=prepare_conversion),
     Command(("manifest", "upload"), manifests.upload_manifest, (
         A(("manifest",), "manifest", "SBOM file to upload", kind="file_text"),
-        A(("-k", "--kernel-config", "--kconfig"), "kernel_config", "kernel .config file", kind="file_text"),
+        A(("-k", "--kernel-config", "--kconfig"), "kernel_config",
+          "kernel .config file (after the command -k is this, not the key file)", kind="file_text",
+          check=_not_a_key_file),
         A(("-n", "--manifest-name"), "manifest_name", "name of the SBOM"),
-        A(("-u", "--uboot-config"), "uboot_config", "U-Boot config file", kind="file_text"),
+        A(("-u", "--uboot-config"), "uboot_config", "U-Boot config file (after the command -u is this, not the URL)",
+          kind="file_text", check=_not_a_key_file),
         A(("-s", "--subfolder-name"), "subfolder_name", "create/use this subfolder"),
         A(("-o", "--upload-only"), "upload_only", "upload without scanning", kind="flag"),
         _FILTER, _EXTRA_FIELDS,
-        A(("-E", "--ecosystems"), "ecosystems", "comma-separated ecosystems, or 'all'"),
-        A(("-S", "--subscribe"), "subscribe", "notification frequency (none, daily, weekly, monthly)"),
+        A(("-E", "--ecosystems"), "ecosystems", "comma-separated ecosystems, or 'all'", check=_ecosystems),
+        A(("-S", "--subscribe"), "subscribe", "notification frequency", choices=manifests.SUBSCRIBE_FREQUENCIES),
         A(("--export-format",), "export_format", "also export the report in this format",
           choices=manifests.EXPORT_FORMATS),
         A(("--export-path",), "export_path", "where to save the exported report (extension replaced)"),
         *_CYCLONEDX), prepare=prepare_upload, progress="uploading"),
     Command(("manifest", "delete"), manifests.delete_manifest,
-            (_token(), A(("-c", "--confirm"), "confirmed", "really delete", kind="flag"))),
+            (_token(), A(("-c", "--confirm"), "confirmed", "really delete (required)", kind="flag")),
+            prepare=prepare_delete),
     Command(("manifest", "rescan"), manifests.rescan_manifest,
             (_token(), _EXTRA_FIELDS, _FILTER,
              A(("-o", "--rescan-only"), "rescan_only", "rescan without returning the report", kind="flag"))),
@@ -106,14 +195,14 @@ COMMANDS: tuple[Command, ...] = (
         A(("manifest-token",), "manifest_token", "SBOM token", strip=True),
         A(("-p", "--product"), "product_name", "package name", required=True, strip=True),
         A(("--cve-id",), "cve_id", "CVE id", required=True, strip=True),
-        A(("-s", "--score"), "custom_score", "the custom score", required=True, strip=True),
+        A(("-s", "--score"), "custom_score", "the custom score (0 to 10)", required=True, strip=True, check=_score),
         A(("-v", "--verison", "--version"), "product_version", "package version", default="", strip=True))),
     Command(("manifest", "reports"), manifests.get_report_tokens, (_token(),)),
     # -- report ------------------------------------------------------------------------------
     Command(("report", "download"), reports.download_report, (
         A(("file-type",), "format", "report format", choices=reports.REPORT_FORMATS),
         _token("report-token", "report_token", "report token"),
-        _FILTER, *_CYCLONEDX), output="bytes", progress="downloading"),
+        _FILTER, *_CYCLONEDX), output="bytes", progress="downloading", prepare=prepare_download),
     Command(("report", "compare"), reports.compare_reports, (
         A(("token_one",), "token_one", "first report token"), A(("token_two",), "token_two", "second report token"),
         A(("-r", "--remove_whitelist"), "remove_whitelist", "deprecated: same as --remove_not_affected", kind="flag"),
@@ -163,12 +252,12 @@ COMMANDS: tuple[Command, ...] = (
     Command(("group", "members", "add"), groups.add_group_member, (
         _token("group_token", "group_token", "group token"),
         A(("-e", "--member-email"), "member_email", "the member's email", required=True),
-        A(("-r", "--role"), "role", "the member's role", required=True),
+        A(("-r", "--role"), "role", "the member's role", required=True, choices=MEMBER_ROLES),
         A(("-a", "--access-subgroups"), "access_subgroups", "also give access to subgroups", kind="flag"))),
     Command(("group", "members", "update"), groups.update_group_member, (
         _token("group_token", "group_token", "group token"),
         A(("-e", "--member-email"), "member_email", "the member's email", required=True),
-        A(("-r", "--new-role"), "new_role", "the new role", required=True))),
+        A(("-r", "--new-role"), "new_role", "the new role", required=True, choices=MEMBER_ROLES))),
     Command(("group", "members", "remove"), groups.remove_group_member, (
         _token("group_token", "group_token", "group token"),
         A(("-e", "--member-email"), "member_email", "the member's email", required=True))),
@@ -190,7 +279,8 @@ COMMANDS: tuple[Command, ...] = (
         A(("-i", "--ids_only"), "ids_only", "list CVE ids only", kind="flag"))),
     Command(("cves", "info"), cves.get_cve_info, (
         A(("cve_id",), "cve_id", "CVE id"),
-        A(("-f", "--fields"), "fields", f"comma-separated fields ({', '.join(cves.CVE_FIELDS)})", kind="csv"))),
+        A(("-f", "--fields"), "fields", f"comma-separated fields ({', '.join(cves.CVE_FIELDS)})", kind="csv",
+          check=_in(cves.CVE_FIELDS, "CVE field")))),
     Command(("cves", "set_status"), cves.set_status, (
         A(("scope",), "scope", "where the status applies", choices=cves.SCOPES),
         A(("cve_id",), "cve_id", "CVE id"),

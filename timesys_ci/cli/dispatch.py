@@ -3,19 +3,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.errors import UsageError
 from timesys_ci.cli.progress import Progress, human_size
-from timesys_ci.cli.runtime import configured_client, emit, read_input_text, write_binary
+from timesys_ci.cli.runtime import configured_client, emit, quiet, read_input_text, write_binary
 from timesys_ci.cli.table import Arg, Command
 
 
-def _value(arg: Arg, args: argparse.Namespace) -> Any:
-    value = getattr(args, arg.dest, arg.default)
-    if value is None:
-        return None
+def _converted(arg: Arg, value: Any) -> Any:
     if arg.kind == "csv":
         return [item.strip() for item in value.split(",")]
     if arg.kind == "file_text":
@@ -23,6 +21,17 @@ def _value(arg: Arg, args: argparse.Namespace) -> Any:
         return read_input_text(value, name.lstrip("-").replace("-", " ").replace("_", " ") + " file")
     if arg.strip and isinstance(value, str):
         return value.strip()
+    return value
+
+
+def _value(arg: Arg, args: argparse.Namespace) -> Any:
+    raw = getattr(args, arg.dest, arg.default)
+    if raw is None:
+        return None
+    value = _converted(arg, raw)
+    if arg.check is not None:
+        where = raw if arg.kind == "file_text" else "/".join(arg.flags[:2])
+        value = arg.check(where, value)
     return value
 
 
@@ -51,7 +60,7 @@ def run_command(args: argparse.Namespace) -> int:
     kwargs = library_kwargs(command, args)
     client = configured_client(args)
     if command.progress and not client.dry_run:
-        with Progress(progress_message(command, args, kwargs)):
+        with Progress(progress_message(command, args, kwargs), enabled=not quiet(args)):
             result = command.function(**kwargs)
     else:
         result = command.function(**kwargs)
@@ -59,4 +68,14 @@ def run_command(args: argparse.Namespace) -> int:
         write_binary(args, bytes(result))
     else:
         emit(args, result)
+        if result == [] and not quiet(args):
+            _explain_empty(command, kwargs, client)
     return exit_codes.OK
+
+
+def _explain_empty(command: Command, kwargs: dict[str, Any], client: Any) -> None:
+    """An empty list filtered by the configured folder (not one given) says so: the filter is easy to miss."""
+    takes_folder = any(arg.param == "folder_token" for arg in command.all_args())
+    if takes_folder and not kwargs.get("folder_token") and client.folder_token:
+        sys.stderr.write(f"timesys-ci: note: only entries of folder {client.folder_token} (the configured folder) "
+                         f"were asked for; give -f/--folder-token for another one\n")

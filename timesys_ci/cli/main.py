@@ -9,7 +9,8 @@ from typing import Optional, Sequence
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.errors import exit_code_for
 from timesys_ci.cli.parser import build_parser
-from timesys_ci.cli.runtime import REDACTOR, configure_logging
+from timesys_ci.cli.render import set_color_mode
+from timesys_ci.cli.runtime import REDACTOR, configure_logging, log_level
 
 PROG_NAMES = ("timesys-ci", "vigiles")
 
@@ -32,7 +33,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2, already reported on one line)
         return exc.code if isinstance(exc.code, int) else exit_codes.USAGE
     debug = bool(getattr(args, "debug", False))
-    restore_logging = configure_logging(prog, debug)
+    if getattr(args, "quiet", False) and (debug or getattr(args, "verbose", False)):
+        _error(prog, "-q/--quiet cannot be combined with -v/--verbose or --debug")
+        return exit_codes.USAGE
+    restore_logging = configure_logging(prog, log_level(debug=debug, verbose=bool(getattr(args, "verbose", False)),
+                                                        quiet=bool(getattr(args, "quiet", False))))
+    previous_color = set_color_mode(getattr(args, "color", None) or "auto")
     try:
         return int(args.func(args) or exit_codes.OK)
     except KeyboardInterrupt:
@@ -53,3 +59,4 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return code
     finally:
         restore_logging()
+        set_color_mode(previous_color)

@@ -10,13 +10,13 @@ from typing import Any, Iterator, NoReturn, Optional, Sequence, Union
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.commands import COMMANDS, GROUPS
 from timesys_ci.cli.dispatch import run_command
+from timesys_ci.cli.render import COLOR_MODES
 from timesys_ci.cli.table import Arg, Command, OneOf, option_strings, spellings
 
 DESCRIPTION = "Vigiles SBOM vulnerability management from the command line and CI."
 EPILOG = ("Global options may also follow the command (long forms only). Settings come from flags, then "
           "VIGILES_* environment variables, then ~/timesys/linuxlink_key and ~/timesys/dashboard_config; see "
-          "'config show'. Exit status: 0 success, 1 gate failed, 2 usage or configuration error, "
-          "3 service, network or authentication error.")
+          "'config show'. Exit status: " + exit_codes.describe() + ".")
 
 
 class CLIParser(argparse.ArgumentParser):
@@ -25,6 +25,10 @@ class CLIParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         root, _, path = self.prog.partition(" ")
         where = f"{path}: " if path else ""
+        if message.endswith("required: COMMAND"):  # run bare: say where the list of commands is
+            message = f"no command given; '{root} --help' lists the commands"
+        elif message.endswith("required: SUBCOMMAND"):
+            message = f"{message} (see '{self.prog} --help')"
         sys.stderr.write(f"{root}: error: {where}{message}\n")
         sys.exit(exit_codes.USAGE)
 
@@ -57,6 +61,11 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
                  metavar="TOKEN"),
     GlobalOption(("--json",), "json", "print results as JSON", flag=True),
     GlobalOption(("--debug",), "debug", "log requests and details on stderr (secrets stay redacted)", flag=True),
+    GlobalOption(("-v", "--verbose"), "verbose", "also say what is being done (polling, baseline chosen, ...)",
+                 flag=True),
+    GlobalOption(("-q", "--quiet"), "quiet", "only results and errors: no warnings, notes or progress", flag=True),
+    GlobalOption(("--color", "--colour"), "color", "colour the output: auto (default: on a terminal, per NO_COLOR and "
+                 "FORCE_COLOR), always, never", choices=COLOR_MODES),
 )
 
 
@@ -162,7 +171,11 @@ def leaf_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentP
 def build_parser(prog: str = "timesys-ci", extra_modules: Optional[Sequence[str]] = None) -> CLIParser:
     from timesys_ci.cli import builtins, registry
 
+    import timesys
+
     parser = CLIParser(prog=prog, description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"{prog} {timesys.__version__}",
+                        help="print the version and exit")
     add_global_options(parser)
     tree = CommandTree(parser)
     builtins.register_version(tree)

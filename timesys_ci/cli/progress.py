@@ -21,12 +21,13 @@ def human_size(size: int) -> str:
 class Progress:
     """`with Progress("uploading core.json (1.2 MB)"):` spins on a terminal, does nothing otherwise."""
 
-    def __init__(self, message: str, stream: Optional[TextIO] = None, interval: float = 0.1) -> None:
+    def __init__(self, message: str, stream: Optional[TextIO] = None, interval: float = 0.1,
+                 enabled: bool = True) -> None:
         self.message = message
         self.stream = stream if stream is not None else sys.stderr
         self.interval = interval
         isatty = getattr(self.stream, "isatty", None)
-        self.active = bool(isatty and isatty())
+        self.active = enabled and bool(isatty and isatty())  # enabled=False: -q/--quiet
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 

@@ -80,13 +80,21 @@ def wants_json(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "json", False) or getattr(args, "dry_run", False))
 
 
+def compact(args: argparse.Namespace) -> bool:
+    """-f/--no-format: JSON on one line (also with --json and --dry-run)."""
+    return bool(getattr(args, "no_format", False))
+
+
+def quiet(args: argparse.Namespace) -> bool:
+    """-q/--quiet: only results and errors (no warnings, notes or progress; `upload` prints only its verdict)."""
+    return bool(getattr(args, "quiet", False))
+
+
 def emit(args: argparse.Namespace, value: Any, stream: Optional[TextIO] = None) -> None:
     """Print a result: JSON with --json or --dry-run, one-line JSON with -f/--no-format, else human form."""
     stream = stream if stream is not None else sys.stdout
-    if wants_json(args):
-        text = to_json(value)
-    elif getattr(args, "no_format", False):
-        text = to_json(value, compact=True)
+    if wants_json(args) or compact(args):
+        text = to_json(value, compact=compact(args))
     else:
         text = render(value, color=use_color(stream))
     stream.write(text + "\n")
@@ -137,21 +145,30 @@ class _Formatter(logging.Formatter):
         return super().format(record)
 
 
-def configure_logging(prog: str, debug: bool, stream: Optional[TextIO] = None,
+def log_level(*, debug: bool = False, verbose: bool = False, quiet: bool = False) -> int:
+    """--debug: everything; -v/--verbose: progress notes (polling, baseline chosen...); -q/--quiet: errors only."""
+    if debug:
+        return logging.DEBUG
+    if verbose:
+        return logging.INFO
+    return logging.ERROR if quiet else logging.WARNING
+
+
+def configure_logging(prog: str, level: int = logging.WARNING, stream: Optional[TextIO] = None,
                       loggers: Iterable[str] = LOGGERS) -> Callable[[], None]:
-    """Warnings (or, with --debug, everything) of the library on stderr, redacted, one line each.
+    """The library's log records at `level` and above on stderr, redacted, one line each.
 
     Returns a function restoring the loggers as they were (main() may run in-process, e.g. in tests).
     """
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(_Formatter(prog, debug))
+    handler.setFormatter(_Formatter(prog, level <= logging.DEBUG))
     handler.addFilter(REDACTOR)
     saved = []
     for name in loggers:
         logger = logging.getLogger(name)
         saved.append((logger, logger.level, logger.propagate))
         logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+        logger.setLevel(level)
         logger.propagate = False
 
     def restore() -> None:

@@ -36,6 +36,9 @@ class Arg:
     nargs: Optional[str] = None
     strip: bool = False  # the reference trims these values
     metavar: Optional[str] = None
+    #: Checks the converted value before anything is sent: `check(where, value) -> value`, raising UsageError.
+    #: `where` is the option as given (`-S/--subscribe`), or the path for file_text.
+    check: Optional[Callable[[str, Any], Any]] = None
 
     @property
     def positional(self) -> bool:

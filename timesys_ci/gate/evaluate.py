@@ -21,6 +21,8 @@ NEVER_FAIL_STATUSES = frozenset({"not_affected", "false_positive", "resolved", "
 OUTCOMES = ("fail", "pass", "waived", "ignored", "filtered")
 
 FindingKey = Tuple[str, str]
+#: The note of a finding set aside by new-only (outputs count them).
+NOT_NEW_NOTE = "not new since the baseline"
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ def _judge(
     if finding.scope not in policy.scope:
         return verdict("filtered", note=f"scope {finding.scope} not gated")
     if policy.new_only and new_ids is not None and finding.key not in new_ids:
-        return verdict("filtered", note="not new since the baseline")
+        return verdict("filtered", note=NOT_NEW_NOTE)
 
     reasons = _reasons(finding, policy, severity, score, kev_ids, epss)
     if not reasons:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
+import logging
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -12,19 +12,21 @@ import timesys
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.commands import find_command
 from timesys_ci.cli.dispatch import library_kwargs, progress_message
-from timesys_ci.cli.errors import UsageError, exit_code_for
+from timesys_ci.cli.errors import exit_code_for
 from timesys_ci.cli.parser import add_args
 from timesys_ci.cli.progress import Progress
+from timesys_ci.cli.errors import UsageError
 from timesys_ci.cli.render import to_json
-from timesys_ci.cli.runtime import REDACTOR, command_line_of, configured_client, emit
+from timesys_ci.cli.runtime import REDACTOR, command_line_of, compact, configured_client, emit, quiet
 from timesys_ci.gate.policy import GatePolicy, load_policy
 from timesys_ci.job.local import local_service
-from timesys_ci.service import require_service_extra
-from timesys_ci.job.manifest_check import check_manifest
+from timesys_ci.job.manifest_check import CheckedManifest, check_manifest
 from timesys_ci.job.publish import STDOUT, OutputOptions, write_outputs
-from timesys_ci.job.upload import GateInputs, UploadOptions, evaluate_report, fetch_report, upload
+from timesys_ci.job.upload import GateInputs, UploadOptions, check_baseline, evaluate_report, fetch_report, upload
 from timesys_ci.outputs import github
+from timesys_ci.outputs.outcome import Scanned
 from timesys_ci.report import load_report, parse_report
+from timesys_ci.service import require_service_extra
 from timesys_ci.settings import CommandLine, Settings, local_data_dir
 from timesys_ci.vulndb.state import DEFAULT_MAX_AGE, parse_max_age, require_fresh
 
@@ -38,13 +40,17 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
     gate = parser.add_argument_group("gate policy (flags override --policy, which overrides [tool.timesys-ci])")
     gate.add_argument("--fail-on", choices=FAIL_ON_CHOICES, help="fail on affected findings of this severity or worse")
     gate.add_argument("--fail-on-cvss", type=float, metavar="SCORE", help="also fail at or above this CVSS score")
-    gate.add_argument("--fail-on-kev", action="store_true", default=None, help="also fail on CVEs in CISA KEV")
+    gate.add_argument("--fail-on-kev", action=argparse.BooleanOptionalAction, default=None,
+                      help="also fail on CVEs in CISA KEV (--no-fail-on-kev: not even if the policy says so)")
     gate.add_argument("--fail-on-epss", type=float, metavar="P", help="also fail at or above this EPSS probability")
     gate.add_argument("--cvss-version", choices=("3", "4", "any"), help="which CVSS score sets the severity band")
     gate.add_argument("--categories", metavar="LIST", help="gated categories (default all): unfixed,unapplied,upgradable")
     gate.add_argument("--scope", metavar="LIST", help="gated scopes: kernel,toolchain,userspace")
-    gate.add_argument("--new-only", action="store_true", default=None, help="only findings new since the baseline fail")
-    gate.add_argument("--baseline", metavar="REPORT_TOKEN|FILE", help="the report to compare with for --new-only")
+    gate.add_argument("--new-only", action=argparse.BooleanOptionalAction, default=None,
+                      help="only findings new since the baseline fail (--no-new-only: all, whatever the policy says)")
+    gate.add_argument("--baseline", metavar="REPORT_TOKEN|FILE",
+                      help="the report to compare with for --new-only (default: the latest report of the previous "
+                           "upload of the same SBOM name in the same group/folder); checked before uploading")
     gate.add_argument("--policy", type=Path, metavar="FILE", help="a TOML gate policy (top-level keys)")
     gate.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"), metavar="FILE",
                       help="read [tool.timesys-ci] from this file if it exists (default: %(default)s)")
@@ -76,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="warn: a service/network error only warns and exits 0 (default: fail, exit 3)")
     run.add_argument("--local", action="store_true",
                      help="run against the embedded local service (offline; data in the user's cache)")
-    run.add_argument("--local-data", type=Path, metavar="DIR", help="data dir of the embedded service")
+    run.add_argument("--local-data", type=Path, metavar="DIR", help="data dir of the embedded service (with --local)")
     run.add_argument("--max-db-age", type=parse_max_age, metavar="AGE",
                      help="with --local: warn when the vulnerability data is older (days, or 36h/7d/2w; default 7)")
     run.add_argument("--require-fresh-db", action="store_true",
@@ -105,32 +111,76 @@ def _outputs(args: argparse.Namespace) -> OutputOptions:
     json_file = args.json_file or (STDOUT if getattr(args, "json", False) else None)
     return OutputOptions(json_file=json_file, sarif_file=args.sarif, junit_file=args.junit,
                          markdown_file=args.markdown, report_file=getattr(args, "save_report", None),
-                         step_summary=args.step_summary, annotations=args.annotations, repo_root=args.repo_root)
+                         step_summary=args.step_summary, annotations=args.annotations, repo_root=args.repo_root,
+                         compact=compact(args), quiet=quiet(args))
 
 
-def _options(args: argparse.Namespace) -> tuple[dict[str, Any], UploadOptions]:
+def _options(args: argparse.Namespace) -> tuple[str, UploadOptions]:
     """The manifest and the upload options, built exactly as `manifest upload` builds its library call."""
     kwargs = library_kwargs(MANIFEST_UPLOAD, args)
     return kwargs.pop("manifest"), UploadOptions(upload_kwargs=kwargs, wait_timeout=args.wait_timeout)
+
+
+#: Options that do nothing when no report is gated (`--upload-only` without `--wait-timeout`).
+_GATE_ONLY = ("fail_on", "fail_on_cvss", "fail_on_kev", "fail_on_epss", "cvss_version", "categories", "scope",
+              "new_only", "baseline", "policy", "kev_catalog", "epss_scores", "sarif", "junit", "markdown",
+              "save_report")
+
+
+def check_combinations(args: argparse.Namespace, options: UploadOptions) -> None:
+    """Options that would do nothing together are refused before anything is sent."""
+    if options.upload_only and options.wait_timeout is None:
+        given = [name for name in _GATE_ONLY if getattr(args, name, None) not in (None, False)]
+        if args.json_file not in (None, STDOUT):
+            given.append("json")
+        if given:
+            raise UsageError(f"--{given[0].replace('_', '-')} does nothing with --upload-only (no report is gated); "
+                             f"add --wait-timeout SECONDS to wait for the report and gate it")
+    for flag, value in (("--local-data", args.local_data is not None), ("--max-db-age", args.max_db_age is not None),
+                        ("--require-fresh-db", args.require_fresh_db)):
+        if value and not args.local:
+            raise UsageError(f"{flag} applies only with --local")
+    if args.local:
+        given = [flag for flag, value in (("--url", args.url), ("--key-file", args.key_file),
+                                          ("--dash-config", args.dash_config)) if value]
+        if given:
+            raise UsageError(f"{given[0]} does not apply with --local (the embedded service has its own key, URL "
+                             f"and group)")
+    if args.wait_timeout is not None and args.wait_timeout <= 0:
+        raise UsageError(f"--wait-timeout {args.wait_timeout:g}: must be a positive number of seconds")
+
+
+def check_enrichment_files(policy: GatePolicy, args: argparse.Namespace) -> None:
+    if args.kev_catalog is not None and not policy.fail_on_kev:
+        raise UsageError("--kev-catalog is used only by fail-on-kev: add --fail-on-kev, or drop it")
+    if args.epss_scores is not None and policy.fail_on_epss is None:
+        raise UsageError("--epss-scores is used only by fail-on-epss: add --fail-on-epss P, or drop it")
+    for option, path in (("--kev-catalog", args.kev_catalog), ("--epss-scores", args.epss_scores)):
+        if path is not None and not path.is_file():
+            raise UsageError(f"{path}: {option} file not found")
+
+
+def _name_unnamed(manifest: CheckedManifest, options: UploadOptions) -> None:
+    """An SBOM without a name of its own is stored under one made from the file name, never as "manifest"."""
+    if not options.upload_kwargs.get("manifest_name") and manifest.document_name is None:
+        options.upload_kwargs["manifest_name"] = manifest.name
+        logging.getLogger(__name__).info("%s has no name of its own; uploading it as %r", manifest.path,
+                                         manifest.name)
 
 
 @contextlib.contextmanager
 def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
     """The configured shared client: from the user's settings, or for the embedded service with --local."""
     if not args.local:
-        if args.require_fresh_db or args.max_db_age is not None:
-            raise UsageError("--require-fresh-db and --max-db-age check the local vulnerability database: "
-                             "use them with --local")
         yield configured_client(args)
         return
     require_service_extra("--local")
     from timesys_ci.vulndb.dbfile import freshness, vulndb_path  # the store needs the service extra
 
-    data_dir = args.local_data or local_data_dir()
     # Checked before the service starts: with --require-fresh-db, stale data stops the job here.
-    args.db_warnings = require_fresh(freshness(vulndb_path(data_dir), args.max_db_age or DEFAULT_MAX_AGE),
-                                     args.require_fresh_db)
-    with local_service(data_dir) as local:
+    check = freshness(vulndb_path(args.local_data or local_data_dir()), args.max_db_age or DEFAULT_MAX_AGE)
+    args.db_warnings = require_fresh(check, args.require_fresh_db)
+    with local_service(args.local_data) as local:
         flags = command_line_of(args)
         # The user's own key, URL and dashboard settings do not apply to the embedded service.
         settings = Settings.resolve(CommandLine(key_file=str(local.key_file), url=local.url,
@@ -139,50 +189,57 @@ def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
                                     environ={})
         REDACTOR.add(settings.key.key.get_secret_value() if settings.key else None)
         settings.apply(timesys.llapi)
-        args.local_note = (f"timesys-ci: the local service has stopped; its data is in {local.data_dir} "
-                           f"(browse it with: python -m timesys_ci service start --data {local.data_dir})")
+        args.local_service = local
         yield timesys.llapi
 
 
 def run_upload_command(args: argparse.Namespace) -> int:
     policy = _policy(args)  # a bad policy fails before anything is sent
     text, options = _options(args)
+    check_combinations(args, options)
+    check_enrichment_files(policy, args)
     path = Path(args.arg_manifest)  # the table's dest for `manifest` (see Arg.dest)
     manifest = check_manifest(path, text)
+    _name_unnamed(manifest, options)
     outputs = _outputs(args)
     try:
         with _client(args) as client:
+            check_baseline(policy, options.upload_kwargs.get("manifest_name") or manifest.name, online=True,
+                           dry_run=client.dry_run)
             if client.dry_run:
-                result = upload(manifest, options)
-            else:
-                with Progress(progress_message(MANIFEST_UPLOAD, args, {"manifest": text})):
-                    result = upload(manifest, options)
-            if client.dry_run:
-                emit(args, result)
+                emit(args, upload(manifest, options))
                 return exit_codes.OK
+            with Progress(progress_message(MANIFEST_UPLOAD, args, {"manifest": text}), enabled=not quiet(args)):
+                result = upload(manifest, options)
             report = fetch_report(result, options)
             if report is None:  # --upload-only: nothing to gate
                 stored = {key: result.get(key) for key in ("manifest_token", "manifest_name", "group_token",
                                                           "folder_token", "date") if key in result}
                 if outputs.json_file == STDOUT:
-                    sys.stdout.write(to_json(stored) + "\n")
+                    sys.stdout.write(to_json(stored, compact=compact(args)) + "\n")
                 else:
                     emit(args, stored)
                 return exit_codes.OK
-            parsed = parse_report(report, source=f"report of {path}", base_url=client.url)
+            local = getattr(args, "local_service", None)
+            parsed = parse_report(report, source=f"report of {path}",
+                                  base_url=local.public_url if local else client.url)
             outcome = evaluate_report(parsed, GateInputs(policy, kev_catalog=args.kev_catalog,
                                                          epss_scores=args.epss_scores),
-                                      manifest_path=str(path))
+                                      manifest_path=str(path), scanned=_scanned(manifest),
+                                      notes=(local.browse_note(),) if local else (),
+                                      warnings=getattr(args, "db_warnings", ()))
     except timesys.VigilesError as exc:
         # Only what exits 3 (service, network) may be softened, never our own input errors (2).
         if args.on_service_error == "warn" and exit_code_for(exc) == exit_codes.SERVICE:
             return _warn_service_error(exc)
         raise
-    outcome = dataclasses.replace(outcome, warnings=tuple(getattr(args, "db_warnings", ())))
     write_outputs(outcome, report, outputs)
-    if getattr(args, "local_note", None):
-        sys.stderr.write(args.local_note + "\n")
     return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
+
+
+def _scanned(manifest: CheckedManifest) -> Scanned:
+    return Scanned(path=str(manifest.path), format=manifest.format, coverage=manifest.coverage,
+                   unknown_because=f"timesys-ci does not read {manifest.format} documents; the service does")
 
 
 def _warn_service_error(exc: BaseException) -> int:
@@ -195,8 +252,16 @@ def _warn_service_error(exc: BaseException) -> int:
 
 def run_gate_command(args: argparse.Namespace) -> int:
     policy = _policy(args)
+    check_enrichment_files(policy, args)
+    check_baseline(policy, None, online=False)
     report = load_report(args.report, base_url=args.base_url)
+    scanned = Scanned(unknown_because="the report does not say; give --manifest-path to count them")
+    if args.manifest_path:
+        from timesys_ci.cli.runtime import read_input_text
+
+        path = Path(args.manifest_path)
+        scanned = _scanned(check_manifest(path, read_input_text(str(path), "manifest file")))
     outcome = evaluate_report(report, GateInputs(policy, kev_catalog=args.kev_catalog, epss_scores=args.epss_scores,
-                                                 online=False), manifest_path=args.manifest_path)
+                                                 online=False), manifest_path=args.manifest_path, scanned=scanned)
     write_outputs(outcome, None, _outputs(args))
     return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED

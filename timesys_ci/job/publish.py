@@ -15,7 +15,7 @@ from timesys_ci.outputs.junit import render_junit
 from timesys_ci.outputs.markdown import render_markdown
 from timesys_ci.outputs.outcome import GateOutcome
 from timesys_ci.outputs.sarif import render_sarif
-from timesys_ci.outputs.summary import render_summary
+from timesys_ci.outputs.summary import render_summary, verdict_line
 
 STDOUT = "-"
 
@@ -30,10 +30,14 @@ class OutputOptions:
     step_summary: bool = True
     annotations: bool = True
     repo_root: Optional[str] = None
+    compact: bool = False  # -f/--no-format: JSON on stdout on one line
+    quiet: bool = False  # -q/--quiet: only the verdict line on stdout, no warnings on stderr
 
 
 def write_outputs(outcome: GateOutcome, report: Any, options: OutputOptions, *,
-                  stdout: TextIO = sys.stdout) -> None:
+                  stdout: Optional[TextIO] = None, stderr: Optional[TextIO] = None) -> None:
+    stdout = stdout if stdout is not None else sys.stdout
+    stderr = stderr if stderr is not None else sys.stderr
     if options.report_file and report is not None:
         write_atomic(options.report_file, json.dumps(report, indent=2, sort_keys=True) + "\n")
     files = {options.sarif_file: lambda: render_sarif(outcome, repo_root=options.repo_root),
@@ -45,7 +49,12 @@ def write_outputs(outcome: GateOutcome, report: Any, options: OutputOptions, *,
     if options.json_file and options.json_file != STDOUT:
         write_atomic(options.json_file, render_json(outcome))
     if options.json_file == STDOUT:
-        stdout.write(render_json(outcome))
+        stdout.write(render_json(outcome, compact=options.compact))
+        if not options.quiet:  # the summary that would carry them is not printed
+            for warning in outcome.warnings:
+                stderr.write(f"timesys-ci: warning: {warning}\n")
+    elif options.quiet:
+        stdout.write(verdict_line(outcome) + "\n")
     else:
         stdout.write(render_summary(outcome, color=use_color(stdout)) + "\n")
     stdout.flush()

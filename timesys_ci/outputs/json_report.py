@@ -39,6 +39,9 @@ def gate_result_document(outcome: GateOutcome) -> Dict[str, Any]:
             "date": summary.date,
             "manifest_path": outcome.manifest_path,
         },
+        "sbom": outcome.scanned.as_dict(),
+        "baseline": None if outcome.baseline is None else {**outcome.baseline.as_dict(),
+                                                           "set_aside": len(outcome.set_aside)},
         "counts": {
             "by_category": dict(result.counts_by_category),
             "by_severity": dict(result.counts_by_severity),
@@ -47,11 +50,16 @@ def gate_result_document(outcome: GateOutcome) -> Dict[str, Any]:
         "expired_waivers": [_waiver(waiver) for waiver in result.expired_waivers],
         "unused_waivers": [_waiver(waiver) for waiver in result.unused_waivers],
         "warnings": list(outcome.warnings),
+        "notes": list(outcome.notes),
     }
 
 
-def render_json(outcome: GateOutcome) -> str:
-    return json.dumps(gate_result_document(outcome), indent=2, sort_keys=False) + "\n"
+def render_json(outcome: GateOutcome, *, compact: bool = False) -> str:
+    """The document, indented; `compact` (-f/--no-format): on one line."""
+    document = gate_result_document(outcome)
+    if compact:
+        return json.dumps(document, separators=(",", ":")) + "\n"
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
 def load_schema() -> Dict[str, Any]:

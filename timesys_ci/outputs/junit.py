@@ -27,6 +27,8 @@ def render_junit(outcome: GateOutcome) -> str:
                         ("report_token", outcome.summary.report_token),
                         ("report_url", outcome.summary.report_url),
                         ("fail_on", outcome.policy.fail_on),
+                        ("packages_scanned", outcome.scanned.describe()),
+                        ("baseline", outcome.baseline.describe() if outcome.baseline else None),
                         ("gate", outcome.gate)):
         if value:
             ET.SubElement(properties, "property", name=name, value=value)

@@ -12,8 +12,14 @@ def render_markdown(outcome: GateOutcome) -> str:
     lines: List[str] = [f"## Vigiles gate: {_cell(outcome.title)}: {verdict_line}", ""]
     if outcome.summary.report_url:
         lines += [f"Report: {outcome.summary.report_url}", ""]
-    for warning in outcome.warnings:
-        lines += [f"> **Warning:** {_cell(warning)}", ""]
+    lines += [f"Packages scanned: {_cell(outcome.scanned.describe())}", ""]
+    if outcome.baseline is not None:
+        lines += [f"Baseline: {_cell(outcome.baseline.describe())}; {len(outcome.set_aside)} finding(s) set aside as "
+                  f"not new", ""]
+    if outcome.warnings:
+        lines += [f"> **Warning:** {_cell(warning)}" for warning in outcome.warnings] + [""]
+    if outcome.notes:
+        lines += [f"- {_cell(note)}" for note in outcome.notes] + [""]
     lines += _counts_table("Category", result.counts_by_category)
     lines += _counts_table("Severity (affected)", result.counts_by_severity)
     if result.failing:

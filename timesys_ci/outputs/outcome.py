@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
-from timesys_ci.gate.evaluate import FindingVerdict, GateResult
+from timesys_ci.gate.evaluate import NOT_NEW_NOTE, FindingVerdict, GateResult
 from timesys_ci.gate.policy import GatePolicy
 from timesys_ci.report import Finding, ReportSummary
+from timesys_ci.sbom.coverage import Coverage, names
 
 TOOL_NAME = "timesys-ci"
 # Where SARIF consumers send users to learn about the tool.
@@ -23,13 +24,78 @@ def tool_version() -> str:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """The report new-only compared with, and where it came from."""
+
+    kind: str  # "file", "report" (a token given), "previous upload" (chosen automatically), "none"
+    report_token: Optional[str] = None
+    path: Optional[str] = None
+    manifest_token: Optional[str] = None
+    manifest_name: Optional[str] = None
+    date: Optional[str] = None
+
+    def describe(self) -> str:
+        if self.kind == "none":
+            return (f"none: no earlier report of {self.manifest_name!r} in this group/folder, so every finding "
+                    f"counts as new" if self.manifest_name else "none: every finding counts as new")
+        if self.kind == "file":
+            what = f"report file {self.path}"
+        elif self.kind == "report":
+            what = f"report {self.report_token} (--baseline)"
+        else:
+            what = f"report {self.report_token} of the previous upload of {self.manifest_name!r}"
+        details = [part for part in (self.date, f"SBOM {self.manifest_token}" if self.manifest_token else None) if part]
+        return what + (f" ({', '.join(details)})" if details else "")
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"kind": self.kind, "report_token": self.report_token, "path": self.path,
+                "manifest_token": self.manifest_token, "manifest_name": self.manifest_name, "date": self.date}
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """What was scanned: the SBOM's format and package coverage (None where it is not known)."""
+
+    path: Optional[str] = None
+    format: Optional[str] = None
+    coverage: Optional[Coverage] = None
+    unknown_because: str = "the SBOM was not read by timesys-ci"
+
+    def describe(self) -> str:
+        """`43`, `40 of 43 (3 without a version ...: a, b, c)`, or `unknown (...)`."""
+        coverage = self.coverage
+        if coverage is None:
+            return f"unknown ({self.unknown_because})"
+        if not coverage.without_version:
+            return str(coverage.packages)
+        return (f"{coverage.scanned} of {coverage.packages} ({len(coverage.without_version)} without a version, "
+                f"not checked against CVE version ranges: {names(coverage.without_version)})")
+
+    def as_dict(self) -> Dict[str, Any]:
+        coverage = self.coverage
+        return {"path": self.path, "format": self.format,
+                "packages": coverage.packages if coverage else None,
+                "scanned": coverage.scanned if coverage else None,
+                "without_version": list(coverage.without_version) if coverage else None}
+
+
+@dataclass(frozen=True)
 class GateOutcome:
     summary: ReportSummary
     result: GateResult
     policy: GatePolicy
     manifest_path: Optional[str] = None  # the uploaded manifest/SBOM, as given on the command line
-    #: What the reader must know about the result (e.g. the local vulnerability data is stale).
+    scanned: Scanned = Scanned()
+    baseline: Optional[Baseline] = None  # set with new-only
+    #: What may make the verdict less than it seems (no EPSS data, no baseline...): every output shows them.
     warnings: Tuple[str, ...] = ()
+    #: Facts worth a line (how to browse a --local report...): the summary and Markdown show them.
+    notes: Tuple[str, ...] = ()
+
+    @property
+    def set_aside(self) -> Tuple[FindingVerdict, ...]:
+        """Findings new-only set aside as not new since the baseline."""
+        return tuple(verdict for verdict in self.result.verdicts if verdict.note == NOT_NEW_NOTE)
 
     @property
     def findings(self) -> Tuple[Finding, ...]:

@@ -87,6 +87,7 @@ def sarif_document(outcome: GateOutcome, *, repo_root: Optional[Union[str, Path]
         ("reportToken", outcome.summary.report_token),
         ("reportUrl", outcome.summary.report_url),
         ("gate", outcome.gate),
+        ("packagesScanned", outcome.scanned.coverage.scanned if outcome.scanned.coverage else None),
     ) if value}
     run["properties"] = properties
     return {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}

@@ -1,7 +1,7 @@
 """Human text summary for the terminal / CI log."""
 from __future__ import annotations
 
-from typing import List, Mapping
+from typing import Callable, List, Mapping
 
 from timesys_ci.outputs.outcome import GateOutcome, fix_text, score_text, verdict_detail
 
@@ -21,6 +21,10 @@ def render_summary(outcome: GateOutcome, *, color: bool = False) -> str:
     lines: List[str] = [paint(f"Vigiles report: {outcome.title}", _BOLD)]
     if outcome.summary.date:
         lines.append(f"  date: {outcome.summary.date}")
+    lines.append(f"  packages scanned: {outcome.scanned.describe()}")
+    if outcome.baseline is not None:
+        lines.append(f"  baseline: {outcome.baseline.describe()}; {len(outcome.set_aside)} finding(s) set aside "
+                     f"as not new")
     lines.append("  by category: " + _pairs(result.counts_by_category))
     lines.append("  by severity (affected): " + _pairs(result.counts_by_severity))
     if result.failing:
@@ -44,12 +48,18 @@ def render_summary(outcome: GateOutcome, *, color: bool = False) -> str:
         lines.extend(f"  {waiver.describe()}" for waiver in result.unused_waivers)
     if outcome.summary.report_url:
         lines.append(f"Report: {outcome.summary.report_url}")
-    lines.extend(paint(f"Warning: {warning}", _YELLOW) for warning in outcome.warnings)
-    if outcome.passed:
-        lines.append(paint(f"Gate: PASS (fail-on {outcome.policy.fail_on})", _GREEN))
-    else:
-        lines.append(paint(f"Gate: FAIL, {len(result.failing)} finding(s) (fail-on {outcome.policy.fail_on})", _RED))
+    lines.extend(f"note: {note}" for note in outcome.notes)
+    lines.extend(paint(f"warning: {warning}", _YELLOW) for warning in outcome.warnings)
+    lines.append(verdict_line(outcome, paint))
     return "\n".join(lines) + "\n"
+
+
+def verdict_line(outcome: GateOutcome, paint: Callable[[str, str], str] = lambda text, code: text) -> str:
+    """`Gate: PASS (fail-on high)` / `Gate: FAIL, 2 finding(s) (fail-on high)`: all that -q/--quiet prints."""
+    result = outcome.result
+    if outcome.passed:
+        return paint(f"Gate: PASS (fail-on {outcome.policy.fail_on})", _GREEN)
+    return paint(f"Gate: FAIL, {len(result.failing)} finding(s) (fail-on {outcome.policy.fail_on})", _RED)
 
 
 def _pairs(counts: Mapping[str, int]) -> str:

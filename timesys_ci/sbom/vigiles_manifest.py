@@ -15,6 +15,10 @@ from timesys_ci.sbom.model import Package, Sbom, VulnerabilityStatement
 
 FORMAT_ID = "vigiles"
 _PLACEHOLDERS = {"", "unknown", "none", "noassertion"}
+#: Package fields that say what a package is; a Vigiles generator writes at least `version` for every package.
+IDENTIFYING_FIELDS = ("name", "version", "cve_product", "cve_version", "cpe_id", "purl")
+#: Top-level keys of Buildroot's `make pkg-stats` JSON, which also has a "packages" object (of another shape).
+_PKG_STATS_KEYS = {"stats", "defconfigs", "package_status_checks"}
 
 
 def _cpe_ids(fields: _Fields) -> List[str]:
@@ -97,6 +101,19 @@ def _statement(index: int, raw: Any, source: Optional[str]) -> List[Vulnerabilit
     ]
 
 
+def _check_vigiles_shape(document: Dict[str, Any], packages: Dict[str, Any], source: Optional[str]) -> None:
+    """Refuse other JSON with a "packages" object (it would scan to nothing, a silent PASS)."""
+    entries = [raw for raw in packages.values() if isinstance(raw, dict) and raw]
+    if _PKG_STATS_KEYS & document.keys() or any("current_version" in raw and "version" not in raw for raw in entries):
+        raise SbomError("this is Buildroot's pkg-stats output, not a Vigiles manifest (its packages have "
+                        "'current_version', not 'version'); make a manifest with vigiles-buildroot or "
+                        "'timesys-ci buildroot'", source)
+    if entries and not any(field in raw for raw in entries for field in IDENTIFYING_FIELDS):
+        key = next(key for key, raw in packages.items() if isinstance(raw, dict) and raw)
+        raise SbomError(f"not a Vigiles manifest: no package has any of {', '.join(IDENTIFYING_FIELDS)} "
+                        f"(packages[{key!r}] has {', '.join(list(packages[key])[:5])})", source)
+
+
 def read_vigiles_manifest(document: Any, source: Optional[str] = None) -> Sbom:
     """Build an :class:`Sbom` from a decoded Vigiles manifest."""
     if not isinstance(document, dict):
@@ -108,6 +125,7 @@ def read_vigiles_manifest(document: Any, source: Optional[str] = None) -> Sbom:
         raise SbomError(f"Vigiles manifest 'packages' must be an object, got {type(packages).__name__}", source)
     top = _Fields(document, "", source)
     parsed = [_read_package(key, raw, source) for key, raw in packages.items()]
+    _check_vigiles_shape(document, packages, source)  # after the field checks: those name the field
     raw_statements = document.get("vulnerabilities")
     if raw_statements is None:
         raw_statements = []

@@ -100,7 +100,10 @@ def _require_store() -> None:
 
 
 def data_dir_of(args: argparse.Namespace) -> Path:
-    return Path(os.path.expanduser(str(args.data))) if args.data else local_data_dir()
+    """--data (checked as the service checks it), else the data dir of `upload --local`."""
+    from timesys_ci.service.address import usable_data_dir  # no server code: fine without the extra
+
+    return usable_data_dir(args.data or local_data_dir())
 
 
 # -- update -----------------------------------------------------------------------------------------

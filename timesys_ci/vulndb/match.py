@@ -50,17 +50,16 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from timesys_ci.sbom.model import Package
-from timesys_ci.sbom.purl import purl_vendor_product
+from timesys_ci.sbom.purl import parse_purl, purl_vendor_product
 from timesys_ci.vulndb.cpe import ANY, NA, Cpe, try_parse_cpe, value_matches
 from timesys_ci.vulndb.products import (
     PACKAGE_NAME_PRODUCTS,
     PRODUCT_ALIASES,
     UPSTREAM_ECOSYSTEMS,
     cna_cpe_names,
-    parse_purl,
     purl_ecosystem,
 )
 from timesys_ci.vulndb.record import Affected, Configuration, CpeMatch, Node, VersionEntry, VulnRecord
@@ -137,9 +136,9 @@ def _probes_for(package: Package, identifier: str) -> List[Probe]:
         if package.name:
             probes.append(Probe(identifier, None, package.name.lower(), version))
     elif identifier == "PURL":
-        named = purl_vendor_product(package.purl)  # main's purl reading (npm scopes decoded, `@` dropped)
+        named = purl_vendor_product(package.purl)
         if named:
-            probes.append(Probe(identifier, named[0], named[1].lower(), version))
+            probes.append(Probe(identifier, named[0].lower() if named[0] else None, named[1].lower(), version))
     else:
         raise ValueError(f"unknown vuln identifier {identifier!r}; expected one of {', '.join(IDENTIFIERS)}")
     return probes
@@ -170,19 +169,27 @@ def candidate_products(package: Package, identifiers: Sequence[str] = DEFAULT_ID
 # -- what a record is indexed under ------------------------------------------------------------------
 
 def _affected_names(entry: Affected) -> Set[Tuple[Optional[str], str]]:
+    return _names(entry.vendor, entry.product, entry.package_name, tuple(entry.cpes),
+                  entry.repo if not (entry.product or entry.package_name) else None)
+
+
+@functools.lru_cache(maxsize=65536)
+def _names(vendor: Optional[str], product: Optional[str], package_name: Optional[str], cpes: Tuple[str, ...],
+           repo: Optional[str]) -> FrozenSet[Tuple[Optional[str], str]]:
+    """The (vendor, product) names an ``affected`` entry is matched under (cached: entries repeat per scan)."""
     names: Set[Tuple[Optional[str], str]] = set()
-    if entry.product:
-        names.update(cna_cpe_names(entry.vendor, entry.product))
-    if entry.package_name:
-        names.add((None, entry.package_name.lower()))
-        names.update((vendor, product) for vendor, product in cna_cpe_names(entry.vendor, entry.package_name))
-    for text in entry.cpes:
+    if product:
+        names.update(cna_cpe_names(vendor, product))
+    if package_name:
+        names.add((None, package_name.lower()))
+        names.update(cna_cpe_names(vendor, package_name))
+    for text in cpes:
         cpe = try_parse_cpe(text)
         if cpe is not None and cpe.product not in (ANY, NA) and cpe.part != "h":
             names.add((cpe.vendor_or_none, cpe.product))
-    if entry.repo and not (entry.product or entry.package_name):
-        names.add((None, _repo_name(entry.repo)))
-    return {(vendor or None, product) for vendor, product in names if product}
+    if repo:
+        names.add((None, _repo_name(repo)))
+    return frozenset((vendor or None, product) for vendor, product in names if product)
 
 
 def _repo_name(repo: str) -> str:
@@ -385,12 +392,16 @@ def cve5_status(entry: Affected, version: str, product: str) -> Tuple[Optional[s
 def cve5_verdict(record: VulnRecord, probes: Sequence[Probe], strict: bool = False) -> List[Verdict]:
     """The CVE JSON 5 record's containers about the package: one verdict per container that speaks."""
     verdicts: Dict[str, Verdict] = {}
+    decided: Dict[Tuple[int, str, str], Tuple[Optional[str], Tuple[str, ...], VersionOrder]] = {}
     for probe in probes:
-        for entry in record.affected:
+        for index, entry in enumerate(record.affected):
             if not _entry_applies(entry, probe, strict):
                 continue
             product = _canonical_product(entry, probe)
-            status, fixes, order = cve5_status(entry, probe.version, product)
+            key = (index, probe.version, product)  # probes usually share a version: decide once
+            if key not in decided:
+                decided[key] = cve5_status(entry, probe.version, product)
+            status, fixes, order = decided[key]
             if status not in ("affected", "unaffected"):
                 continue
             source = f"cve5:{entry.provider}"
@@ -483,7 +494,7 @@ def _osv_applies(entry: Affected, package: Package, probes: Sequence[Probe]) -> 
     if purl.name.lower() not in _osv_entry_names(entry) and package.name.lower() not in _osv_entry_names(entry):
         return False, False, ""
     version = purl.version or package.version
-    epoch = purl.qualifiers.get("epoch")
+    epoch = (purl.qualifiers if isinstance(purl.qualifiers, dict) else {}).get("epoch")
     if epoch and ":" not in version:
         version = f"{epoch}:{version}"
     return True, True, version

@@ -22,9 +22,9 @@ Keep these tables small: each row is a name that really differs in embedded buil
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
-from urllib.parse import unquote
+
+from packageurl import PackageURL
 
 CpeName = Tuple[str, str]  # (vendor, product) as in CPE names
 
@@ -111,39 +111,14 @@ def cna_cpe_names(vendor: Optional[str], product: Optional[str]) -> List[CpeName
     return [key] if key[1] else []
 
 
-@dataclass(frozen=True)
-class Purl:
-    type: str
-    namespace: Optional[str]
-    name: str
-    version: Optional[str]
-    qualifiers: Dict[str, str]
-
-
-def parse_purl(text: Optional[str]) -> Optional[Purl]:
-    """A ``pkg:type/namespace/name@version?qualifiers#subpath`` package URL, or None."""
-    if not text or not text.startswith("pkg:"):
-        return None
-    body = text[4:].split("#", 1)[0]
-    body, _, query = body.partition("?")
-    qualifiers = {}
-    for pair in query.split("&") if query else []:
-        key, _, value = pair.partition("=")
-        qualifiers[key.lower()] = unquote(value)
-    path, _, version = body.partition("@")
-    parts = [unquote(part) for part in path.strip("/").split("/") if part]
-    if len(parts) < 2:
-        return None
-    return Purl(type=parts[0].lower(), namespace="/".join(parts[1:-1]).lower() or None, name=parts[-1],
-                version=unquote(version) if version else None, qualifiers=qualifiers)
-
-
-def purl_ecosystem(purl: Purl) -> Optional[Tuple[str, Optional[str]]]:
+def purl_ecosystem(purl: PackageURL) -> Optional[Tuple[str, Optional[str]]]:
     """(OSV ecosystem, release or None) of a package URL: ``pkg:rpm/almalinux/x?distro=almalinux-8`` → (AlmaLinux, 8)."""
-    ecosystem = PURL_ECOSYSTEMS.get((purl.type, purl.namespace)) or PURL_ECOSYSTEMS.get((purl.type, None))
+    namespace = (purl.namespace or "").lower() or None
+    ecosystem = PURL_ECOSYSTEMS.get((purl.type, namespace)) or PURL_ECOSYSTEMS.get((purl.type, None))
     if ecosystem is None:
         return None
-    distro = purl.qualifiers.get("distro", "")
+    qualifiers = purl.qualifiers if isinstance(purl.qualifiers, dict) else {}
+    distro = qualifiers.get("distro", "")
     release = distro.rsplit("-", 1)[-1] if "-" in distro else (distro or None)
     if ecosystem == "Alpine" and release:
         release = "v" + ".".join(release.lstrip("v").split(".")[:2])

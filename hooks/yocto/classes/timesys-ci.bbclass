@@ -16,6 +16,7 @@ TIMESYS_CI_EXPORT_VARS ?= "\
     TIMESYS_CI_FAIL_ON TIMESYS_CI_POLICY TIMESYS_CI_NEW_ONLY TIMESYS_CI_BASELINE \
     TIMESYS_CI_WAIT_TIMEOUT TIMESYS_CI_SARIF TIMESYS_CI_JSON TIMESYS_CI_JUNIT \
     TIMESYS_CI_MARKDOWN TIMESYS_CI_ON_SERVICE_ERROR TIMESYS_CI_FILTER_RESULTS TIMESYS_CI_LOCAL \
+    TIMESYS_CI_KERNEL_BUILD_DIR TIMESYS_CI_KERNEL_SOURCE_DIR STAGING_KERNEL_DIR STAGING_KERNEL_BUILDDIR \
 "
 
 def timesys_ci_command(d):
@@ -49,9 +50,21 @@ python do_timesys_ci_check() {
             bb.fatal(message)
 }
 
-# After meta-timesys writes the manifest, or after create-spdx when meta-timesys is absent
-# (bitbake ignores dependencies on tasks that do not exist).
-addtask timesys_ci_check after do_vigiles_image do_image_complete do_create_image_sbom do_create_image_sbom_spdx before do_build
+# Only images get the check: with INHERIT += "timesys-ci" every recipe inherits this class, and a
+# recipe that is no image has no manifest to upload. It runs after meta-timesys writes the manifest,
+# or after create-spdx when meta-timesys is absent (dependencies on tasks a build lacks are ignored).
+# One inherits_class() test at parse time; without it a global INHERIT would add the task to every recipe.
+# nooelint: oelint.task.noanonpython
+python __anonymous() {
+    if bb.data.inherits_class('image', d):
+        bb.build.addtask('do_timesys_ci_check', 'do_build',
+                         'do_vigiles_image do_image_complete do_create_image_sbom do_create_image_sbom_spdx', d)
+    elif 'timesys-ci' not in (d.getVar('INHERIT') or '').split():
+        bb.warn("timesys-ci: %s is not an image; the check runs for images only" % d.getVar('PN'))
+}
+do_timesys_ci_check[doc] = "Uploads the image's Vigiles manifest (or SPDX), gets the report and applies the gate"
 do_timesys_ci_check[nostamp] = "1"
+# The task exists to talk to the Vigiles service.
+# nooelint: oelint.task.network
 do_timesys_ci_check[network] = "1"
 do_timesys_ci_check[vardepsexclude] += "TIMESYS_CI_EXPORT_VARS VIGILES_KEY_FILE VIGILES_DASHBOARD_CONFIG"

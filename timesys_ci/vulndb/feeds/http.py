@@ -35,6 +35,7 @@ from timesys.core.transport import RetryPolicy, Timeout, parse_retry_after
 from timesys.core.transport import _reason  # the innermost readable cause, one line
 from timesys.exceptions import (
     APIError,
+    AuthenticationError,
     ConnectionFailedError,
     InvalidResponseError,
     RequestTimeoutError,
@@ -53,6 +54,10 @@ MAX_JSON_BYTES = 512 * 1024 * 1024
 
 class FeedHTTPError(APIError):
     """A feed answered with an error status (after retries); names the URL and the server's message."""
+
+
+class FeedAccessError(FeedHTTPError, AuthenticationError):
+    """401/403 after retries: a key refused, or (NVD) throttling or a firewall: a service-side failure."""
 
 
 class FeedDataError(InvalidResponseError):
@@ -247,7 +252,8 @@ class FeedHttp:
         else:
             hint = message or response.reason or ""
         text = f"{where(url)}: HTTP {status}" + (f": {hint}" if hint else "")
-        return FeedHTTPError(text, status=status, server_message=message)
+        error = FeedAccessError if status in (401, 403) else FeedHTTPError
+        return error(text, status=status, server_message=message)
 
     # -- JSON ---------------------------------------------------------------------------------
 

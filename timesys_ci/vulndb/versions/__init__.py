@@ -11,6 +11,7 @@ no upper bound.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Optional
 
@@ -42,6 +43,7 @@ __all__ = [
 _LEADING_NUMBERS = re.compile(r"^[vV]?(\d+(?:\.\d+)*)")
 
 
+@functools.lru_cache(maxsize=262144)
 def compare(order: VersionOrder, a: str, b: str) -> Optional[int]:
     """-1/0/1 for ``a`` vs ``b`` in ``order`` (generic when either is foreign to it); None if incomparable."""
     key_a, key_b = order.key(a), order.key(b)

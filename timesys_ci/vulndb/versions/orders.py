@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 from timesys_ci.vulndb.versions.generic import Version
 
@@ -51,12 +51,17 @@ class VersionOrder:
         return f"<version order {self.name}>"
 
 
+@functools.lru_cache(maxsize=65536)
+def _generic_key(text: str) -> Optional[Version]:
+    version = Version(text)
+    return version if version.known else None
+
+
 class GenericOrder(VersionOrder):
     name = "generic"
 
     def key(self, text: str) -> Optional[Any]:
-        version = Version(text)
-        return version if version.known else None
+        return _generic_key(text)
 
     def branch(self, text: str) -> Optional[Tuple[Any, ...]]:
         version = Version(text)
@@ -68,6 +73,26 @@ class GenericOrder(VersionOrder):
                 break
             numbers.append(value)
         return (version.epoch, *numbers[:-1]) if len(numbers) > 1 else (version.epoch, *numbers)
+
+
+class KeyedOrder(VersionOrder):
+    """An order given by a key function and the part of the key that names the release series."""
+
+    def __init__(self, name: str, key: Callable[[str], Optional[Tuple[Any, ...]]],
+                 series: Callable[[Tuple[Any, ...]], Tuple[Any, ...]]) -> None:
+        self.name, self._key, self._series = name, key, series
+
+    def key(self, text: str) -> Optional[Any]:
+        return self._key(text)
+
+    def branch(self, text: str) -> Optional[Tuple[Any, ...]]:
+        key = self._key(text)
+        return None if key is None else self._series(key)
+
+
+def _stable_series(key: Tuple[Any, ...]) -> Tuple[Any, ...]:
+    """major.minor from 3.x on; before that the third number too (Linux 2.6.x, OpenSSL 1.1.1)."""
+    return key[:2] if key[0] >= 3 else key[:3]
 
 
 _SEMVER = re.compile(r"^[vV]?(\d+(?:\.\d+)*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.+-]*)?$")
@@ -87,20 +112,6 @@ def _semver_key(text: str) -> Optional[Tuple[Any, ...]]:
     return (tuple(numbers), (0, identifiers))
 
 
-class SemverOrder(VersionOrder):
-    name = "semver"
-
-    def key(self, text: str) -> Optional[Any]:
-        return _semver_key(text)
-
-    def branch(self, text: str) -> Optional[Tuple[Any, ...]]:
-        key = _semver_key(text)
-        if key is None:
-            return None
-        numbers = key[0] + (0,)
-        return numbers[:2]
-
-
 _KERNEL = re.compile(r"^[vV]?(\d+)\.(\d+)(?:\.(\d+))?(?:[-.~]?rc(\d+))?(?=$|[-+_.~])", re.IGNORECASE)
 
 
@@ -111,19 +122,6 @@ def _kernel_key(text: str) -> Optional[Tuple[int, int, int, Tuple[int, int]]]:
         return None
     rc = match.group(4)
     return (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0), (0, int(rc)) if rc else (1, 0))
-
-
-class KernelOrder(VersionOrder):
-    name = "kernel"
-
-    def key(self, text: str) -> Optional[Any]:
-        return _kernel_key(text)
-
-    def branch(self, text: str) -> Optional[Tuple[Any, ...]]:
-        key = _kernel_key(text)
-        if key is None:
-            return None
-        return key[:2] if key[0] >= 3 else key[:3]
 
 
 _OPENSSL = re.compile(r"^(?:openssl[-_])?(\d+)[._](\d+)[._](\d+)([a-z]{0,4})(?:[-_~]?(pre|alpha|beta)(\d*))?"
@@ -140,19 +138,6 @@ def _openssl_key(text: str) -> Optional[Tuple[Any, ...]]:
     # OpenSSL letters run a..z, za..zz, zza...: plain string order sorts them right.
     stage = (1, 0, 0) if pre is None else (0, _PRE_RANK[pre.lower()], int(pre_number or 0))
     return (int(major), int(minor), int(patch), letters.lower(), stage)
-
-
-class OpenSSLOrder(VersionOrder):
-    name = "openssl"
-
-    def key(self, text: str) -> Optional[Any]:
-        return _openssl_key(text)
-
-    def branch(self, text: str) -> Optional[Tuple[Any, ...]]:
-        key = _openssl_key(text)
-        if key is None:
-            return None
-        return key[:2] if key[0] >= 3 else key[:3]
 
 
 def _is_alnum(char: str) -> bool:
@@ -238,22 +223,32 @@ class _CmpKey:
         return 0
 
 
-def rpm_compare(a: str, b: str) -> int:
+def _evr_compare(a: str, b: str, parts: Callable[[str, str], int], release_needed: bool) -> int:
+    """epoch, then version, then release/revision; rpm leaves the release out when one side has none."""
     epoch_a, version_a, release_a = _split_evr(a)
     epoch_b, version_b, release_b = _split_evr(b)
     if epoch_a != epoch_b:
         return -1 if epoch_a < epoch_b else 1
-    return rpmvercmp(version_a, version_b) or (rpmvercmp(release_a, release_b) if release_a and release_b else 0)
+    if release_needed and not (release_a and release_b):
+        return parts(version_a, version_b)
+    return parts(version_a, version_b) or parts(release_a, release_b)
+
+
+def rpm_compare(a: str, b: str) -> int:
+    return _evr_compare(a, b, rpmvercmp, release_needed=True)
 
 
 _VALID_EVR = re.compile(r"^(\d+:)?[0-9A-Za-z][0-9A-Za-z.+~^_-]*$")
 
 
-class RpmOrder(VersionOrder):
-    name = "rpm"
+class EvrOrder(VersionOrder):
+    """rpm and dpkg: epoch:version-release strings compared by the package manager's own rules."""
+
+    def __init__(self, name: str, compare: Callable[[str, str], int]) -> None:
+        self.name, self._compare = name, compare
 
     def key(self, text: str) -> Optional[Any]:
-        return _CmpKey(text.strip(), rpm_compare) if _VALID_EVR.match(text.strip()) else None
+        return _CmpKey(text.strip(), self._compare) if _VALID_EVR.match(text.strip()) else None
 
 
 def _deb_order(char: str) -> int:
@@ -294,26 +289,15 @@ def _verrevcmp(a: str, b: str) -> int:
 
 
 def deb_compare(a: str, b: str) -> int:
-    epoch_a, upstream_a, revision_a = _split_evr(a)
-    epoch_b, upstream_b, revision_b = _split_evr(b)
-    if epoch_a != epoch_b:
-        return -1 if epoch_a < epoch_b else 1
-    return _verrevcmp(upstream_a, upstream_b) or _verrevcmp(revision_a, revision_b)
-
-
-class DebOrder(VersionOrder):
-    name = "deb"
-
-    def key(self, text: str) -> Optional[Any]:
-        return _CmpKey(text.strip(), deb_compare) if _VALID_EVR.match(text.strip()) else None
+    return _evr_compare(a, b, _verrevcmp, release_needed=False)
 
 
 GENERIC = GenericOrder()
-SEMVER = SemverOrder()
-KERNEL = KernelOrder()
-OPENSSL = OpenSSLOrder()
-RPM = RpmOrder()
-DEB = DebOrder()
+SEMVER = KeyedOrder("semver", _semver_key, lambda key: (key[0] + (0,))[:2])
+KERNEL = KeyedOrder("kernel", _kernel_key, _stable_series)
+OPENSSL = KeyedOrder("openssl", _openssl_key, _stable_series)
+RPM = EvrOrder("rpm", rpm_compare)
+DEB = EvrOrder("deb", deb_compare)
 
 
 def ecosystem_order(ecosystem: Optional[str]) -> VersionOrder:
@@ -328,6 +312,7 @@ def ecosystem_order(ecosystem: Optional[str]) -> VersionOrder:
     return GENERIC
 
 
+@functools.lru_cache(maxsize=4096)
 def order_for(version_type: Optional[str], *, product: Optional[str] = None) -> Optional[VersionOrder]:
     """The order for a CVE JSON 5 ``versionType`` (or an OSV range type) of ``product``; None for VCS types."""
     kind = (version_type or "").strip().lower()

@@ -1,0 +1,137 @@
+"""`timesys-ci kernel-triage REPORT.json`: set aside kernel CVEs whose files were not compiled, offline.
+
+Exit status as `gate`: 0 the gate passes on what is left, 1 it fails, 2 usage or input error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, Optional, TextIO
+
+from timesys_ci.cli import exit_codes
+from timesys_ci.cli.errors import UsageError
+from timesys_ci.gate.policy import load_policy
+from timesys_ci.job.local import cache_dir
+from timesys_ci.job.upload import GateInputs, evaluate_report
+from timesys_ci.kernel.discover import KernelInputs, LoadedEvidence, load_evidence
+from timesys_ci.kernel.records import RecordFiles, store_program_files
+from timesys_ci.kernel.triage import ProgramFiles, TriageResult, triage_report
+from timesys_ci.outputs.atomic import write_atomic
+from timesys_ci.report import ReportError, parse_report
+
+HELP = "Set aside kernel CVEs whose affected files the build did not compile (offline)"
+STDOUT = "-"
+ENV_BUILD_DIR = "TIMESYS_CI_KERNEL_BUILD_DIR"
+ENV_SOURCE_DIR = "TIMESYS_CI_KERNEL_SOURCE_DIR"
+FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
+MAX_LISTED = 20
+
+
+def add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
+    """The kernel evidence flags (also for the build-system entries)."""
+    group = parser.add_argument_group("kernel evidence (what was compiled)")
+    group.add_argument("--kernel-build-dir", type=Path, metavar="DIR",
+                       help=f"the kernel's build directory with its .cmd files (env {ENV_BUILD_DIR})")
+    group.add_argument("--kernel-source-dir", type=Path, metavar="DIR",
+                       help=f"the kernel source tree (env {ENV_SOURCE_DIR}); with --kernel-config, the "
+                            "fallback when the build directory is gone")
+    group.add_argument("--kernel-config", type=Path, metavar="FILE", help="the kernel .config")
+    group.add_argument("--spdx", type=Path, metavar="FILE",
+                       help="Yocto SPDX (3 or 2.2) JSON listing the kernel's compiled sources")
+
+
+def kernel_inputs(args: argparse.Namespace, env: "os._Environ[str] | dict[str, str]" = os.environ) -> KernelInputs:
+    def given(flag: Optional[Path], name: str) -> Optional[Path]:
+        return flag if flag is not None else (Path(env[name]) if env.get(name, "").strip() else None)
+
+    return KernelInputs(build_dir=given(args.kernel_build_dir, ENV_BUILD_DIR),
+                        source_dir=given(args.kernel_source_dir, ENV_SOURCE_DIR),
+                        config=args.kernel_config, spdx=args.spdx)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("kernel-triage", help=HELP, description=HELP + ".")
+    parser.add_argument("report", type=Path, help="a report JSON (upload --save-report, or from the API)")
+    add_evidence_arguments(parser)
+    data = parser.add_argument_group("kernel file data (the Linux kernel CNA's programFiles)")
+    data.add_argument("--data", type=Path, metavar="DIR",
+                      help="data dir whose vulnerability database has them (default: the embedded service's)")
+    data.add_argument("--cve-records", type=Path, action="append", metavar="PATH",
+                      help="CVE JSON 5 records instead: a vulns.git or cvelistV5 checkout, a directory or a file "
+                           "(repeatable)")
+    out = parser.add_argument_group("outputs (written atomically)")
+    out.add_argument("-o", "--output", metavar="FILE", help="the triaged report (feed it to `timesys-ci gate`)")
+    out.add_argument("--json", dest="json_file", nargs="?", const=STDOUT, metavar="FILE",
+                     help="the triage as JSON (schema timesys-ci/kernel-triage v1); no FILE: on stdout")
+    gate = parser.add_argument_group("gate on what is left (as `timesys-ci gate`)")
+    gate.add_argument("--fail-on", choices=FAIL_ON_CHOICES, help="fail on affected findings of this severity or worse")
+    gate.add_argument("--policy", type=Path, metavar="FILE", help="a TOML gate policy (top-level keys)")
+    gate.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"), metavar="FILE",
+                      help="read [tool.timesys-ci] from this file if it exists (default: %(default)s)")
+    parser.set_defaults(func=run_kernel_triage)
+
+
+def _program_files(args: argparse.Namespace, stack: ExitStack) -> ProgramFiles:
+    if args.cve_records:
+        if args.data:
+            raise UsageError("--data and --cve-records: give one source of kernel file data")
+        return RecordFiles(args.cve_records)
+    return stack.enter_context(store_program_files(args.data or cache_dir() / "local-service"))
+
+
+def _read_report(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{path.name}: cannot read report: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+
+
+def run_kernel_triage(args: argparse.Namespace) -> int:
+    policy = load_policy(args.policy, args.pyproject, {"fail_on": args.fail_on})
+    report = _read_report(args.report)
+    loaded = load_evidence(kernel_inputs(args))
+    with ExitStack() as stack:
+        result = triage_report(report, loaded.evidence, _program_files(args, stack), source=args.report.name)
+    outcome = evaluate_report(parse_report(result.report, source=args.report.name),
+                              GateInputs(policy, online=False))
+    if args.output:
+        write_atomic(args.output, json.dumps(result.report, indent=2) + "\n")
+    document = dict(result.to_json(), notes=loaded.notes, gate={"passed": outcome.passed,
+                                                               "failing": len(outcome.result.failing)})
+    if args.json_file and args.json_file != STDOUT:
+        write_atomic(args.json_file, json.dumps(document, indent=2) + "\n")
+    if args.json_file == STDOUT:
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        write_summary(result, loaded, outcome.passed, len(outcome.result.failing), sys.stdout)
+    return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
+
+
+def write_summary(result: TriageResult, loaded: LoadedEvidence, passed: bool, failing: int, out: TextIO) -> None:
+    counts = result.counts()
+    lines = ["Kernel CVE triage"]
+    lines += [f"  evidence: {info.describe()}" for info in result.evidence]
+    lines += [f"    note: {note}" for info in result.evidence for note in info.notes]
+    lines += [f"  not used: {note}" for note in loaded.notes if "kernel sources listed" not in note]
+    lines.append(f"  kernel CVEs matched: {counts['kernel_findings']} ({counts['triaged']} open, "
+                 f"{counts['already_resolved']} already fixed or triaged)")
+    lines.append(f"  set aside as not_affected (code_not_present): {counts['set_aside']}")
+    lines += _listed(result.set_aside)
+    lines.append(f"  kept: {len(result.kept)} (compiled {counts['compiled']}, undecided {counts['unknown']}, "
+                 f"no file data {counts['no_file_data']}, other kernel {counts['other_kernel']})")
+    lines += _listed(tuple(d for d in result.kept if d.outcome != "no_file_data"))
+    lines.append(f"Gate: {'PASS' if passed else 'FAIL'}" + ("" if passed else f" ({failing} failing)"))
+    out.write("\n".join(lines) + "\n")
+
+
+def _listed(decisions: tuple) -> list[str]:
+    shown = [f"    {d.cve_id} {d.package} {d.version}: {d.reason}" for d in decisions[:MAX_LISTED]]
+    if len(decisions) > MAX_LISTED:
+        shown.append(f"    ... and {len(decisions) - MAX_LISTED} more (--json lists every one)")
+    return shown
