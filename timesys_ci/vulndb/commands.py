@@ -19,7 +19,7 @@ from timesys_ci.cli import exit_codes
 from timesys_ci.cli.errors import UsageError
 from timesys_ci.cli.progress import human_size
 from timesys_ci.cli.render import table, use_color
-from timesys_ci.cli.runtime import REDACTOR, command_line_of, emit, wants_json
+from timesys_ci.cli.runtime import REDACTOR, command_line_of, emit, quiet, wants_json
 from timesys_ci.settings import SettingsResolver, local_data_dir
 from timesys_ci.vulndb.feeds import DESCRIPTIONS, SOURCES, Fetched
 from timesys_ci.vulndb.feeds.http import SYSTEM_CLOCK, Clock, Progress
@@ -135,6 +135,13 @@ class LineReporter:
         self.stream.flush()
 
 
+class _QuietReporter(LineReporter):
+    """-q: only the result."""
+
+    def fetched(self, fetched: Fetched) -> None:
+        pass
+
+
 class BarReporter(LineReporter):
     """On a terminal: a progress bar for the download in flight, then the source's line."""
 
@@ -194,7 +201,12 @@ def run_update(args: argparse.Namespace) -> int:
     REDACTOR.add(api_key)
     as_json = wants_json(args)
     stream = sys.stderr if as_json else sys.stdout
-    reporter = BarReporter(sys.stderr, CLOCK) if sys.stderr.isatty() and not as_json else LineReporter(stream)
+    if quiet(args):
+        reporter: LineReporter = _QuietReporter(stream)
+    elif sys.stderr.isatty() and not as_json:
+        reporter = BarReporter(sys.stderr, CLOCK)
+    else:
+        reporter = LineReporter(stream)
     options = UpdateOptions(sources=args.source, osv_ecosystems=args.osv_ecosystem, urls=_feed_urls(args.feed_url),
                             nvd_api_key=api_key, verify=False if insecure else (ca_bundle or True), timeout=timeout,
                             clock=CLOCK, reporter=reporter)
@@ -281,7 +293,7 @@ def run_export(args: argparse.Namespace) -> int:
     check = dbfile.freshness(dbfile.vulndb_path(data_dir))
     sys.stdout.write(f"saved {result['file']} ({human_size(Path(result['file']).stat().st_size)}): "
                      f"{_counts_text(result['counts'])}\nsha256 {result['file_sha256']}  {result['file']}\n")
-    if check.warning:
+    if check.warning and not quiet(args):
         sys.stderr.write(f"timesys-ci: warning: {check.warning}\n")
     return exit_codes.OK
 
@@ -298,6 +310,6 @@ def run_import(args: argparse.Namespace) -> int:
     sys.stdout.write(f"imported {args.file} (exported {manifest.get('created')} by {manifest.get('tool')}): "
                      f"{_counts_text(manifest.get('counts') or {})}\n")
     warning = dbfile.freshness(dbfile.vulndb_path(data_dir)).warning
-    if warning:
+    if warning and not quiet(args):
         sys.stderr.write(f"timesys-ci: warning: {warning}\n")
     return exit_codes.OK
