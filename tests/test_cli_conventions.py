@@ -84,9 +84,10 @@ def test_kev_and_epss_rules_without_data_warn(tmp_path: Path) -> None:
     run = run_cli("gate", str(THIN_REPORT), "--fail-on", "none", "--fail-on-epss", "0.5", "--fail-on-kev",
                   "--json", str(tmp_path / "g.json"), home=tmp_path)
     assert run.returncode == 0, run.stderr
-    warnings = ["fail-on-epss 0.5 could not apply: none of the 2 gated finding(s) has an EPSS score (give "
+    # 3 gated: the two "Unfixed" and the "Unfixed, Patch Available" one (every affected category is gated).
+    warnings = ["fail-on-epss 0.5 could not apply: none of the 3 gated finding(s) has an EPSS score (give "
                 "--epss-scores FILE with FIRST's EPSS CSV)",
-                "fail-on-kev could not apply: there is no KEV data for any of the 2 gated finding(s) (give "
+                "fail-on-kev could not apply: there is no KEV data for any of the 3 gated finding(s) (give "
                 "--kev-catalog FILE with CISA's KEV catalog)"]
     assert [f"warning: {text}" for text in warnings] == [line for line in run.stdout.splitlines()
                                                          if line.startswith("warning:")]

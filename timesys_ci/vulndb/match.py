@@ -50,10 +50,9 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from timesys_ci.sbom.model import Package
-from timesys_ci.sbom.purl import parse_purl, purl_vendor_product
 from timesys_ci.vulndb.cpe import ANY, NA, Cpe, try_parse_cpe, value_matches
 from timesys_ci.vulndb.products import (
     PACKAGE_NAME_PRODUCTS,
@@ -136,7 +135,9 @@ def _probes_for(package: Package, identifier: str) -> List[Probe]:
         if package.name:
             probes.append(Probe(identifier, None, package.name.lower(), version))
     elif identifier == "PURL":
-        named = purl_vendor_product(package.purl)
+        from timesys_ci.sbom.purl import purl_vendor_product  # packageurl-python is in the service extra
+
+        named = purl_vendor_product(package.purl) if package.purl else None
         if named:
             probes.append(Probe(identifier, named[0].lower() if named[0] else None, named[1].lower(), version))
     else:
@@ -466,11 +467,19 @@ def _osv_events_affected(order: VersionOrder, events: Sequence[Tuple[str, str]],
     return True, (lowest,) if lowest else ()
 
 
+def _parse_purl(text: Optional[str]) -> Any:
+    if not text:
+        return None
+    from timesys_ci.sbom.purl import parse_purl  # packageurl-python is in the service extra
+
+    return parse_purl(text)
+
+
 def _osv_entry_names(entry: Affected) -> Set[str]:
     names = {entry.package_name.lower()} if entry.package_name else set()
     if entry.repo:
         names.add(_repo_name(entry.repo))
-    purl = parse_purl(entry.purl)
+    purl = _parse_purl(entry.purl)
     if purl:
         names.add(purl.name.lower())
     if (entry.ecosystem or "").lower() == "linux":
@@ -484,7 +493,7 @@ def _osv_applies(entry: Affected, package: Package, probes: Sequence[Probe]) -> 
     if base.lower() in UPSTREAM_ECOSYSTEMS:
         names = _osv_entry_names(entry)
         return any(probe.product in names for probe in probes), False, package.match_version
-    purl = parse_purl(package.purl)
+    purl = _parse_purl(package.purl)
     ecosystem = purl_ecosystem(purl) if purl else None
     if purl is None or ecosystem is None or ecosystem[0].lower() != base.lower():
         return False, False, ""

@@ -22,9 +22,10 @@ Keep these tables small: each row is a name that really differs in embedded buil
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
-from packageurl import PackageURL
+if TYPE_CHECKING:  # packageurl-python is in the service extra; parsing goes through timesys_ci.sbom.purl
+    from packageurl import PackageURL
 
 CpeName = Tuple[str, str]  # (vendor, product) as in CPE names
 
@@ -111,7 +112,7 @@ def cna_cpe_names(vendor: Optional[str], product: Optional[str]) -> List[CpeName
     return [key] if key[1] else []
 
 
-def purl_ecosystem(purl: PackageURL) -> Optional[Tuple[str, Optional[str]]]:
+def purl_ecosystem(purl: "PackageURL") -> Optional[Tuple[str, Optional[str]]]:
     """(OSV ecosystem, release or None) of a package URL: ``pkg:rpm/almalinux/x?distro=almalinux-8`` → (AlmaLinux, 8)."""
     namespace = (purl.namespace or "").lower() or None
     ecosystem = PURL_ECOSYSTEMS.get((purl.type, namespace)) or PURL_ECOSYSTEMS.get((purl.type, None))
