@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from timesys_ci.service.app import decode_params
+from timesys_ci.service.form import decode_params
 from timesys_ci.service.errors import ServiceError
 
 

@@ -1,7 +1,6 @@
 """Bad input never gets a 500; parallel requests lose nothing; the database survives a kill."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,28 +12,13 @@ import pytest
 import requests
 
 import timesys
-from timesys.core import endpoints, signing
+from timesys.core import endpoints
 
 from .conftest import LocalVigiles
+from .support.hostile import signed_post
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = (ROOT / "examples" / "core-image-minimal.vigiles.json").read_text()
-
-
-def signed_post(service_url: str, key_file: Path, resource: str, body: bytes,
-                content_type: str = "application/x-www-form-urlencoded") -> requests.Response:
-    """POST a raw body, signed over whatever the body decodes to (to reach the handler with odd input)."""
-    from timesys_ci.service.app import decode_params
-    from timesys_ci.service.errors import ServiceError
-
-    credentials = json.loads(key_file.read_text())
-    try:
-        params = decode_params(body, "body")
-    except ServiceError:  # undecodable on purpose: sign the email alone, the service must still answer 400
-        params = {"email": [credentials["email"]]}
-    signature, _ = signing.sign(credentials["organization_key"].encode(), "POST", resource, params)
-    return requests.post(service_url + resource, data=body, timeout=30,
-                         headers={"X-Auth-Signature": signature.decode(), "Content-Type": content_type})
 
 
 @pytest.mark.parametrize("body, status, message", [
@@ -42,9 +26,10 @@ def signed_post(service_url: str, key_file: Path, resource: str, body: bytes,
     (b"email=u%40example.com&manifest=%7B%22distro%22%3A+%22x%22%7D", 412, "packages"),
     (b"email=u%40example.com&manifest=%7B%22packages%22%3A+%5B%5D%7D", 412, "packages"),
     (b"email=u%40example.com&manifest=", 400, "'manifest' is required"),
-    (b"email=u%40example.com&manifest=%7B%7D&upload_only=maybe", 412, "unrecognised SBOM"),
+    (b"email=u%40example.com&manifest=%7B%7D", 412, "unrecognised SBOM"),
+    (b"email=u%40example.com&manifest=%7B%7D&upload_only=maybe", 400, "must be True or False"),  # before the parse
     (b"email=u%40example.com&manifest=%FF%FE", 400, "malformed form body"),
-    (b"email=u%40example.com&manifest=x&export_format=docx", 412, ""),
+    (b"email=u%40example.com&manifest=x&export_format=docx", 400, "'export_format' must be one of"),
 ])
 def test_bad_uploads_get_a_4xx_json(local_vigiles: LocalVigiles, body: bytes, status: int, message: str) -> None:
     key_file = local_vigiles.add_user("u@example.com")

@@ -20,7 +20,6 @@ from timesys_ci.gate.evaluate import NEVER_FAIL_STATUSES
 from timesys_ci.kernel.evidence import EvidenceInfo, EvidenceSet, FileVerdict
 from timesys_ci.kernel.paths import kernel_path, major_minor
 from timesys_ci.report import AFFECTED_CATEGORIES, Finding, parse_report
-from timesys_ci.vulndb.scan import count_entries
 
 ProgramFiles = Callable[[Iterable[str]], Mapping[str, Sequence[str]]]
 Outcome = Literal["set_aside", "compiled", "unknown", "no_file_data", "other_kernel"]
@@ -156,4 +155,7 @@ def _recount(report: dict[str, Any], findings: Sequence[Finding], entries: list[
     """The report's `counts` as they are after triage (entries of the thin shape lack the fields: use the parsed)."""
     rows = [{"category": "whitelisted" if id(entry) in set_aside else finding.category, "scope": finding.scope,
              "severity": finding.severity} for finding, entry in zip(findings, entries)]
+    # Imported here: the scanner pulls in the matcher (packageurl, a service extra), which the CLI must not need.
+    from timesys_ci.vulndb.scan import count_entries
+
     report["counts"] = count_entries({"all": rows})

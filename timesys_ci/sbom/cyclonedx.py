@@ -6,7 +6,8 @@ and ``purl``. ``vulnerabilities`` become statements tied, through
 ``affects[].ref``, to the component with that ``bom-ref``; the scanner
 treats resolved states as fixed and not_affected/false_positive as
 suppressed. The XML reader turns the document into the JSON shape first,
-so both share one reader.
+so both share one reader. XML is parsed without DTDs (`safe_xml`); nesting
+is walked without recursion and bounded by MAX_NESTING.
 """
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from timesys_ci.sbom.errors import SbomError
 from timesys_ci.sbom.fields import Fields
 from timesys_ci.sbom.model import Package, Sbom, VulnerabilityStatement
 from timesys_ci.sbom.packages import make_package, merge_duplicates
+from timesys_ci.sbom.safe_xml import parse_xml
 
 JSON_FORMAT_ID = "cyclonedx-json"
 XML_FORMAT_ID = "cyclonedx-xml"
 _BOM_LINK = "urn:cdx:"
+MAX_NESTING = 64  # levels of nested components; real BOMs use a handful
 
 
 def _license(component: Mapping[str, Any]) -> Optional[str]:
@@ -40,25 +43,46 @@ def _license(component: Mapping[str, Any]) -> Optional[str]:
     return " AND ".join(names) or None
 
 
-def _components(fields: Fields, key: str, refs: Dict[str, str], out: List[Package]) -> None:
-    for index, raw in enumerate(fields.objects(key)):
-        component = fields.at(key, index, raw)
-        name = component.text("name")
-        if not name:
-            raise SbomError(f"{component.path[:-1]} has no 'name'", fields.source)
-        ref = component.text("bom-ref")
-        if ref:
-            refs[ref] = name
-        cpe = component.text("cpe")
-        out.append(make_package(
-            name=name,
-            version=component.text("version"),
-            cpe_ids=[cpe] if cpe else [],
-            purl=component.text("purl"),
-            component_type=component.text("type"),
-            license=_license(raw),
-        ))
-        _components(component, "components", refs, out)
+def _component_package(component: Fields, raw: Mapping[str, Any], refs: Dict[str, str]) -> Package:
+    name = component.text("name")
+    if not name:
+        raise SbomError(f"{component.path[:-1]} has no 'name'", component.source)
+    ref = component.text("bom-ref")
+    if ref:
+        refs[ref] = name
+    cpe = component.text("cpe")
+    return make_package(
+        name=name,
+        version=component.text("version"),
+        cpe_ids=[cpe] if cpe else [],
+        purl=component.text("purl"),
+        component_type=component.text("type"),
+        license=_license(raw),
+    )
+
+
+def _too_deep(path: str, source: Optional[str]) -> SbomError:
+    shown = path if len(path) <= 80 else f"{path[:80]}..."
+    return SbomError(f"components nested more than {MAX_NESTING} deep (at {shown})", source)
+
+
+def _components(top: Fields, refs: Dict[str, str], out: List[Package]) -> None:
+    """Every component, depth first in document order, without recursion (nesting is bounded)."""
+    pending = [(top, iter(enumerate(top.objects("components"))))]
+    while pending:
+        parent, children = pending[-1]
+        step = next(children, None)
+        if step is None:
+            pending.pop()
+            continue
+        index, raw = step
+        component = parent.at("components", index, raw)
+        out.append(_component_package(component, raw, refs))
+        nested = component.objects("components")
+        if nested:
+            if len(pending) >= MAX_NESTING:
+                raise _too_deep(component.path, top.source)
+            pending.append((component, iter(enumerate(nested))))
 
 
 def _target(ref: str, refs: Mapping[str, str]) -> str:
@@ -98,7 +122,7 @@ def read_cyclonedx(document: Any, source: Optional[str] = None, format_id: str =
     top = Fields(document, "", source)
     refs: Dict[str, str] = {}
     found: List[Package] = []
-    _components(top, "components", refs, found)
+    _components(top, refs, found)
     packages, aliases = merge_duplicates(found)
     statements = [
         VulnerabilityStatement(stmt.id, stmt.state, aliases.get(stmt.package, stmt.package), stmt.justification)
@@ -124,6 +148,7 @@ def _child_text(element: ElementTree.Element, ns: str, tag: str) -> Optional[str
 
 
 def _xml_component(element: ElementTree.Element, ns: str) -> Dict[str, Any]:
+    """One component's fields in the JSON shape, without its nested components."""
     fields: Dict[str, Any] = {
         key: value
         for key, value in (
@@ -143,10 +168,25 @@ def _xml_component(element: ElementTree.Element, ns: str) -> Dict[str, Any]:
     ] + [{"expression": node.text} for node in element.iterfind(f"{ns}licenses/{ns}expression") if node.text]
     if licenses:
         fields["licenses"] = licenses
-    nested = element.find(f"{ns}components")
-    if nested is not None:
-        fields["components"] = [_xml_component(child, ns) for child in nested.findall(f"{ns}component")]
     return fields
+
+
+def _xml_components(elements: List[ElementTree.Element], ns: str, source: Optional[str]) -> List[Dict[str, Any]]:
+    """Components (with their nested ones) in the JSON shape, without recursion (nesting is bounded)."""
+    result: List[Dict[str, Any]] = []
+    pending = [(elements, result, 1)]
+    while pending:
+        children, into, depth = pending.pop()
+        for child in children:
+            fields = _xml_component(child, ns)
+            into.append(fields)
+            nested = child.find(f"{ns}components")
+            if nested is not None:
+                if depth >= MAX_NESTING:
+                    raise _too_deep(f"component {fields.get('name', '?')!r}", source)
+                fields["components"] = []
+                pending.append((nested.findall(f"{ns}component"), fields["components"], depth + 1))
+    return result
 
 
 def _xml_vulnerability(element: ElementTree.Element, ns: str) -> Dict[str, Any]:
@@ -162,11 +202,7 @@ def _xml_vulnerability(element: ElementTree.Element, ns: str) -> Dict[str, Any]:
 
 
 def _parse_xml(text: str, source: Optional[str]) -> Tuple[ElementTree.Element, str]:
-    try:
-        root = ElementTree.fromstring(text.encode("utf-8"))
-    except ElementTree.ParseError as exc:
-        line, column = exc.position
-        raise SbomError(f"invalid XML at line {line} column {column + 1}", source) from None
+    root = parse_xml(text, source)
     namespace, _, local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
     if local != "bom":
         raise SbomError(f"CycloneDX XML root element must be <bom>, got <{local}>", source)
@@ -177,7 +213,7 @@ def read_cyclonedx_xml(text: str, source: Optional[str] = None) -> Sbom:
     """Build an :class:`Sbom` from CycloneDX XML text, in whatever schema namespace it declares."""
     root, ns = _parse_xml(text, source)
     document: Dict[str, Any] = {
-        "components": [_xml_component(child, ns) for child in root.iterfind(f"{ns}components/{ns}component")],
+        "components": _xml_components(list(root.iterfind(f"{ns}components/{ns}component")), ns, source),
         "vulnerabilities": [_xml_vulnerability(child, ns) for child in root.iterfind(f"{ns}vulnerabilities/{ns}vulnerability")],
     }
     subject = root.find(f"{ns}metadata/{ns}component")

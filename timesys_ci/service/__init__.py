@@ -2,9 +2,10 @@
 
 It is the embedded default behind `upload --local`, a debugging peer for client
 authors (`--explain-signatures`), and the peer of every end-to-end test. Its web
-stack (werkzeug, waitress) and the libraries its exports and matcher use for licences
-and purls (license-expression, packageurl-python) are the optional `service` extra:
-import the serving modules only after `require_service_extra()`.
+stack (werkzeug, waitress), the libraries its exports and matcher use for licences
+and purls (license-expression, packageurl-python) and cryptography (API keys sealed
+at rest) are the optional `service` extra: import the serving modules only after
+`require_service_extra()`.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import importlib.util
 
 from timesys import ConfigurationError
 
-SERVICE_EXTRA_MODULES = ("werkzeug", "waitress", "license_expression", "packageurl")
+SERVICE_EXTRA_MODULES = ("werkzeug", "waitress", "license_expression", "packageurl", "cryptography")
 
 
 def require_service_extra(what: str = "the local service") -> None:

@@ -1,13 +1,12 @@
 """The WSGI application: limits, routing, parameter decoding, authentication, dispatch, errors, logging."""
 from __future__ import annotations
 
-import binascii
 import json
 import logging
 import re
 import time
 from typing import Any, Iterable, Optional
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
@@ -17,48 +16,25 @@ from timesys_ci.service import pages
 from timesys_ci.service.auth import authenticate, signed_resource
 from timesys_ci.service.context import Context, FileResult
 from timesys_ci.service.errors import ServiceError
+from timesys_ci.service.form import RawForm, scan_form
 from timesys_ci.service.handlers import HANDLERS
 from timesys_ci.service.routes import INDEX_PAGE, REPORT_PAGE, build_url_map
 from timesys_ci.service.storage import Storage
 
 logger = logging.getLogger("timesys_ci.service")
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # bytes; large Yocto manifests with file lists are tens of MB
-MAX_FIELDS = 100_000
+# Besides non-ASCII and controls: characters a sloppy header parser could split on or unquote.
+_NOT_HEADER_SAFE = re.compile(r'[^\x20-\x7e]|["\\%;,]')
 
 
-# `%` not followed by two hex digits, or bytes quoted-printable decoding treats specially.
-_NOT_PLAIN_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})|[=\r\n]")
-
-
-def _unquote_plus(raw: bytes) -> bytes:
-    """Form decoding of one name or value: `+` is a space, `%XX` a byte.
-
-    Same result as `urllib.parse.unquote_to_bytes`, but multi-megabyte manifests
-    decode in C: `%XX` becomes quoted-printable `=XX` for `binascii.a2b_qp`. Input
-    that quoted-printable would read differently takes the plain path.
-    """
-    data = raw.replace(b"+", b" ")
-    if _NOT_PLAIN_PERCENT.search(data):
-        return unquote_to_bytes(data)
-    return binascii.a2b_qp(data.replace(b"%", b"="))
-
-
-def decode_params(raw: bytes, what: str) -> dict[str, list[str]]:
-    """Form-style decoding that keeps blank values and every repeat (vigiles-api.md 2.6 step 2).
-
-    The result equals `urllib.parse.parse_qsl(..., keep_blank_values=True)` grouped by name.
-    """
-    pieces = [piece for piece in raw.split(b"&") if piece]
-    if len(pieces) > MAX_FIELDS:
-        raise ServiceError(400, f"malformed {what}: more than {MAX_FIELDS} fields")
-    params: dict[str, list[str]] = {}
-    try:
-        for piece in pieces:
-            name, _, value = piece.partition(b"=")
-            params.setdefault(_unquote_plus(name).decode("utf-8"), []).append(_unquote_plus(value).decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ServiceError(400, f"malformed {what}: not UTF-8 after decoding ({exc.reason} at byte {exc.start})") from None
-    return params
+def content_disposition(filename: str) -> str:
+    """An attachment header that any name survives (RFC 6266): an ASCII `filename` and, if that
+    had to change anything, the exact name as RFC 5987 `filename*` — never a raw CR, LF or quote."""
+    fallback = _NOT_HEADER_SAFE.sub("_", filename) or "download"
+    header = f'attachment; filename="{fallback}"'
+    if fallback != filename:
+        header += "; filename*=UTF-8''" + quote(filename.encode("utf-8", "replace"), safe="")
+    return header
 
 
 class VigilesService:
@@ -100,31 +76,42 @@ class VigilesService:
             return pages.report_page(self.storage, path_args["report_token"]), None
         if endpoint == INDEX_PAGE:
             return pages.index_page(self.storage), None
-        params = self._params(request)
-        email = authenticate(self.storage, request.method, path, params, request.headers.get(SIGNATURE_HEADER),
-                             explain=self.explain_signatures)
+        email, form = authenticate(self.storage, request.method, path, lambda: self._form(request),
+                                   request.headers.get(SIGNATURE_HEADER), explain=self.explain_signatures)
+        params = form.decode()  # only a signed request is decoded
         user = self.storage.user(email)
         ctx = Context(storage=self.storage, email=email, is_admin=bool(user and user["is_admin"]), params=params,
                       path_args=path_args)
         result = HANDLERS[endpoint](ctx)
         if isinstance(result, FileResult):
             response = Response(result.content, mimetype=result.mimetype)
-            response.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+            response.headers["Content-Disposition"] = content_disposition(result.filename)
             return response, email
         return self._json(result), email
 
-    def _params(self, request: Request) -> dict[str, list[str]]:
+    def _form(self, request: Request) -> RawForm:
         if request.method != "POST":
-            return decode_params(request.query_string, "query string")
+            return scan_form(request.query_string, "query string")
         length = request.content_length
         if length is not None and length > self.max_body:
             raise ServiceError(413, f"request body of {length} bytes exceeds the limit of {self.max_body} bytes")
         if request.mimetype not in ("application/x-www-form-urlencoded", ""):
             raise ServiceError(415, f"POST bodies must be application/x-www-form-urlencoded, not {request.mimetype}")
-        body = request.stream.read(self.max_body + 1)
-        if len(body) > self.max_body:
-            raise ServiceError(413, f"request body exceeds the limit of {self.max_body} bytes")
-        return decode_params(body, "form body")
+        return scan_form(self._body(request.stream, length), "form body")
+
+    def _body(self, stream: Any, length: Optional[int]) -> bytes:
+        """The body, never more than max_body bytes read (nor a max_body buffer allocated up front)."""
+        if length is not None:
+            return bytes(stream.read(length))
+        chunks, size = [], 0
+        while True:
+            chunk = stream.read(1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.max_body:
+                raise ServiceError(413, f"request body exceeds the limit of {self.max_body} bytes")
+            chunks.append(chunk)
 
     @staticmethod
     def _json(value: Any, status: int = 200) -> Response:

@@ -6,9 +6,9 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Optional
 
-from timesys_ci.sbom import SbomError, load_sbom
+from timesys_ci.sbom import Sbom, SbomError, load_sbom
 from timesys_ci.service.errors import ServiceError
-from timesys_ci.service.storage import Storage
+from timesys_ci.service.storage import Storage, new_token, now
 from timesys_ci.vulndb.match import record_products
 from timesys_ci.vulndb.merge import display_record
 from timesys_ci.vulndb.record import VulnRecord
@@ -51,10 +51,13 @@ def parse_manifest(content: str, source: str = "manifest") -> Any:
         raise ServiceError(412, f"manifest malformed or missing fields: {exc}") from None
 
 
-def manifest_document(manifest: Optional[sqlite3.Row]) -> dict[str, Any]:
-    """The stored SBOM as a JSON object (exports and conversions read it); {} when it is not one."""
+def manifest_document(manifest: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    """The stored Vigiles manifest as a JSON object (exports and conversions read it); {} for other formats,
+    whose JSON (an SPDX `packages` list, say) the exports cannot read."""
+    if manifest is None or manifest["sbom_format"] != "vigiles":
+        return {}
     try:
-        document = json.loads(manifest["content"]) if manifest is not None else {}
+        document = json.loads(manifest["content"])
     except ValueError:
         return {}
     return document if isinstance(document, dict) else {}
@@ -99,10 +102,11 @@ def vuln_data(store: VulnStore) -> dict[str, Any]:
     return store.data_summary()
 
 
-def report_body(storage: Storage, manifest: sqlite3.Row, group: sqlite3.Row, *, report_token: str, seq: int,
-                created: str, filtered: bool) -> dict[str, Any]:
-    """Scan `manifest` with its group's settings and triage, in the report contract's shape."""
-    sbom = parse_manifest(manifest["content"], manifest["name"])
+def report_body(storage: Storage, manifest: Mapping[str, Any], group: sqlite3.Row, *, report_token: str, seq: int,
+                created: str, filtered: bool, sbom: Optional[Sbom] = None) -> dict[str, Any]:
+    """Scan `manifest` (`sbom`: its content, if already read) with its group's settings and triage, in the report
+    contract's shape."""
+    sbom = sbom or parse_manifest(manifest["content"], manifest["name"])
     identifiers = json.loads(group["vuln_identifiers"])
     strict = group["vuln_strict_match"] == "on"
     group_chain = [row["token"] for row in storage.ancestors(group["token"])]
@@ -143,8 +147,15 @@ def report_body(storage: Storage, manifest: sqlite3.Row, group: sqlite3.Row, *, 
 
 
 def scan_and_store(storage: Storage, manifest: sqlite3.Row, group: sqlite3.Row, *, filtered: bool) -> dict[str, Any]:
-    return storage.add_report(manifest["token"], lambda token, seq, created: report_body(
-        storage, manifest, group, report_token=token, seq=seq, created=created, filtered=filtered))
+    """A new report of a stored SBOM (rescan). The scan runs outside the write transaction."""
+    token, created = new_token("R"), now()
+    body = report_body(storage, manifest, group, report_token=token, seq=0, created=created, filtered=filtered)
+
+    def numbered(seq: int) -> dict[str, Any]:
+        body["manifest_version"] = seq
+        return body
+
+    return storage.add_report(manifest["token"], token, created, numbered)
 
 
 def with_extra_fields(storage: Storage, body: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -27,11 +28,31 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class ServerLimits:
+    """Connection limits and timeouts of the HTTP server (waitress), documented in the README.
+
+    Waitress reads a whole request before a worker thread sees it, so slow
+    clients cost a socket, not a thread; these bound the sockets. Its defaults
+    (100 connections, 120 s idle) let 100 idle half-open connections shut
+    everyone else out for two minutes.
+    """
+
+    connection_limit: int = 500  # open connections; further ones wait in the backlog (select() caps near 1000)
+    channel_timeout: int = 30  # seconds a connection may be idle (mid-request or between keep-alive requests)
+    cleanup_interval: int = 5  # seconds between sweeps closing the idle ones
+    backlog: int = 1024  # connections the kernel queues while the limit is reached
+    max_header_bytes: int = 256 * 1024  # request line + headers (GET parameters travel in the query string)
+    threads: int = 8  # requests handled at once
+
+
 def make_server(storage: Storage, host: str = "127.0.0.1", port: int = 8000, *, explain_signatures: bool = False,
-                max_body: int = DEFAULT_MAX_BODY, threads: int = 8) -> Any:
+                max_body: int = DEFAULT_MAX_BODY, limits: ServerLimits = ServerLimits()) -> Any:
     app = VigilesService(storage, explain_signatures=explain_signatures, max_body=max_body)
-    return create_server(app, host=host, port=port, threads=threads, max_request_body_size=max_body + 65536,
-                         ident="timesys-ci-local-vigiles", clear_untrusted_proxy_headers=True,
+    return create_server(app, host=host, port=port, threads=limits.threads, max_request_body_size=max_body + 65536,
+                         max_request_header_size=limits.max_header_bytes, connection_limit=limits.connection_limit,
+                         channel_timeout=limits.channel_timeout, cleanup_interval=limits.cleanup_interval,
+                         backlog=limits.backlog, ident="timesys-ci-local-vigiles", clear_untrusted_proxy_headers=True,
                          asyncore_loop_timeout=1)  # waitress reads an int: 0.2 became 0, a busy loop
 
 
@@ -65,11 +86,11 @@ class RunningService:
 @contextmanager
 def running_service(data_dir: Path, *, host: str = "127.0.0.1", port: int = 0, seed: bool = True,
                     explain_signatures: bool = False, max_body: int = DEFAULT_MAX_BODY,
-                    storage: Optional[Storage] = None) -> Iterator[RunningService]:
+                    storage: Optional[Storage] = None, limits: ServerLimits = ServerLimits()) -> Iterator[RunningService]:
     """Start the service on an ephemeral loopback port, yield it, stop it."""
     storage = storage or open_data_dir(data_dir, seed=seed)
     service = RunningService(storage, make_server(storage, host, port, explain_signatures=explain_signatures,
-                                                  max_body=max_body)).start()
+                                                  max_body=max_body, limits=limits)).start()
     try:
         yield service
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Union
 from urllib.parse import unquote
 
 from timesys_ci.vulndb.errors import VulnDataError
@@ -22,6 +22,7 @@ FIELDS = (
     "language", "sw_edition", "target_sw", "target_hw", "other",
 )
 _URI_FIELDS = FIELDS[:7]
+MAX_CPE_LENGTH = 1024  # NVD's longest are under 200 characters
 
 
 class CpeError(VulnDataError):
@@ -89,9 +90,30 @@ def _unescape_fs(value: str) -> str:
     return re.sub(r"\\([^*?])", r"\1", value)
 
 
-@functools.lru_cache(maxsize=65536)
 def parse_cpe(text: str) -> Cpe:
-    """Parse ``cpe:2.3:…`` or ``cpe:/…`` into a :class:`Cpe`; raise :class:`CpeError`."""
+    """Parse ``cpe:2.3:…`` or ``cpe:/…`` into a :class:`Cpe`; raise :class:`CpeError`.
+
+    Results are cached, failures included (an SBOM's bad CPE is probed again
+    for every identifier and record); names longer than MAX_CPE_LENGTH are
+    refused before any work and never enter the cache.
+    """
+    if len(text) > MAX_CPE_LENGTH:
+        raise CpeError(f"CPE name of {len(text)} characters is longer than {MAX_CPE_LENGTH} ({text[:40]!r}...)")
+    parsed = _parse_cached(text)
+    if isinstance(parsed, str):
+        raise CpeError(parsed)  # a new exception each time: a cached one would grow its traceback
+    return parsed
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_cached(text: str) -> Union[Cpe, str]:
+    try:
+        return _parse(text)
+    except CpeError as exc:
+        return str(exc)
+
+
+def _parse(text: str) -> Cpe:
     stripped = text.strip()
     lowered = stripped.lower()
     if lowered.startswith("cpe:2.3:"):

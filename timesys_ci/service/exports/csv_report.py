@@ -38,9 +38,17 @@ def render_csv(rows: Sequence[Finding]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell_text(cell: object) -> object:
-    # NUL cannot be read back by CSV readers (Python's < 3.11 refuse the line): drop it.
-    return cell.replace("\x00", "") if isinstance(cell, str) else _number_text(cell)
+    """Text as a spreadsheet shows it: never a formula (a leading `'` keeps it text), never a NUL
+    (CSV readers cannot read it back: Python's before 3.11 refuse the line). Numbers stay numbers."""
+    if not isinstance(cell, str):
+        return _number_text(cell)
+    text = cell.replace("\x00", "")
+    return f"'{text}" if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def _number_text(cell: object) -> object:

@@ -2,12 +2,18 @@
 
 Handles exactly the subset that module produces. The XML schema fixes the
 order of child elements (JSON does not), so each object type lists its
-children in schema order.
+children in schema order. Text from uploads may hold characters XML 1.0
+cannot carry at all (C0 controls, U+FFFE, U+FFFF, lone surrogates); they
+become U+FFFD, so the document is always well-formed.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Mapping
 from xml.etree import ElementTree as ET
+
+# Everything outside XML 1.0's Char production.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 _COMPONENT_ORDER = ("supplier", "name", "version", "description", "hashes", "licenses", "cpe", "purl", "externalReferences")
 _VULNERABILITY_ORDER = ("id", "source", "ratings", "recommendation", "analysis", "affects", "properties")
@@ -28,8 +34,19 @@ def bom_to_xml(bom: Mapping[str, Any], version: str) -> bytes:
         container = ET.SubElement(root, "vulnerabilities")
         for vulnerability in bom["vulnerabilities"]:
             _vulnerability(container, vulnerability)
+    _make_xml_safe(root)
     ET.indent(root)
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+
+
+def _make_xml_safe(root: ET.Element) -> None:
+    """Replace, in every text and attribute value, the characters XML 1.0 cannot represent."""
+    for element in root.iter():
+        if element.text and _NOT_XML_CHAR.search(element.text):
+            element.text = _NOT_XML_CHAR.sub("\ufffd", element.text)
+        for name, value in element.attrib.items():
+            if _NOT_XML_CHAR.search(value):
+                element.set(name, _NOT_XML_CHAR.sub("\ufffd", value))
 
 
 def _text(parent: ET.Element, tag: str, value: object) -> ET.Element:

@@ -2,26 +2,40 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+from collections.abc import Mapping
 from typing import Any, Optional
 
 from timesys.vigiles.manifests import EXPORT_FORMATS, SBOM_FORMATS, SUBSCRIBE_FREQUENCIES
 from timesys.vigiles.reports import CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS
-from timesys_ci.sbom import detect_format
+from timesys_ci.sbom import Sbom
 from timesys_ci.service import access
 from timesys_ci.service.context import Context, FileResult
 from timesys_ci.service.errors import ServiceError, bad_request
 from timesys_ci.service.exports import ExportError, convert_manifest, exported_report
 from timesys_ci.service.handlers import shapes
-from timesys_ci.service.scanning import manifest_document, parse_manifest, scan_and_store, with_extra_fields
+from timesys_ci.service.scanning import (manifest_document, parse_manifest, report_body, scan_and_store,
+                                         with_extra_fields)
+from timesys_ci.service.storage import new_token, now
 
 
-def _upload_target(ctx: Context) -> tuple[sqlite3.Row, Optional[str]]:
-    """The group and folder an upload lands in (the Private Workspace without a group token)."""
+#: Characters a manifest name may not hold: C0/C1 controls, line/paragraph separators, non-characters.
+_NAME_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\ud800-\udfff]")
+MAX_NAME = 256
+
+
+def _upload_target(ctx: Context) -> tuple[sqlite3.Row, Optional[str], Optional[tuple[str, str, Optional[str]]]]:
+    """The group and folder an upload lands in (the Private Workspace without a group token).
+
+    A `subfolder_name` that does not exist yet comes back as the third item,
+    (name, group token, parent folder token), with a fresh token as the folder:
+    it is created with the upload, in the same transaction.
+    """
     group_token = ctx.first("group_token", "product_token")
     folder_token = ctx.one("folder_token") or None
     if not group_token:
-        return access.workspace_of(ctx), None  # a workspace has no folders: folder and subfolder are ignored
+        return access.workspace_of(ctx), None, None  # a workspace has no folders: folder and subfolder are ignored
     group = access.group_for(ctx, group_token, "write")
     if group["archived"]:
         raise bad_request(f"group {group_token!r} is archived")
@@ -29,43 +43,72 @@ def _upload_target(ctx: Context) -> tuple[sqlite3.Row, Optional[str]]:
         folder = access.folder_for(ctx, folder_token, "write")
         if folder["group_token"] != group["token"]:
             raise bad_request(f"folder {folder_token!r} is not in group {group_token!r}")
-    subfolder = (ctx.one("subfolder_name") or "").strip()
+    subfolder = ctx.one("subfolder_name") or ""
+    if _NAME_FORBIDDEN.search(subfolder):
+        raise bad_request("parameter 'subfolder_name' must not contain control characters")
+    subfolder = subfolder.strip()
     if subfolder and group["kind"] == "group":
         existing = ctx.storage.folder_named(group["token"], folder_token, subfolder)
-        folder_token = (existing or ctx.storage.create_folder(subfolder, "", group["token"], folder_token))["token"]
-    return group, folder_token
+        if existing is None:
+            return group, new_token("F"), (subfolder, group["token"], folder_token)
+        folder_token = existing["token"]
+    return group, folder_token, None
 
 
-def _with_export(ctx: Context, body: dict[str, Any], manifest: sqlite3.Row) -> dict[str, Any]:
+def _manifest_name(ctx: Context, sbom: Sbom) -> str:
+    """`manifest_name` (refused if it holds control characters), else the SBOM's own name, cleaned."""
+    given = ctx.one("manifest_name") or ""
+    if _NAME_FORBIDDEN.search(given):  # before strip(): it would drop a trailing NEL or LF silently
+        raise bad_request("parameter 'manifest_name' must not contain control characters (CR, LF, ...)")
+    name = given.strip() or _NAME_FORBIDDEN.sub(" ", sbom.manifest_name or "").strip()
+    return name[:MAX_NAME] or "manifest"
+
+
+def _export(ctx: Context, body: dict[str, Any], manifest: Mapping[str, Any]) -> Optional[str]:
     export_format = ctx.choice("export_format", EXPORT_FORMATS)
     if not export_format:
-        return body
+        return None
     cyclonedx_format = ctx.choice("cyclonedx_format", CYCLONEDX_FORMATS, "json") or "json"
     cyclonedx_version = ctx.choice("cyclonedx_version", CYCLONEDX_VERSIONS, "1.7") or "1.7"
-    body["exported_report"] = exported_report(body, manifest_document(manifest), export_format,
-                                              cyclonedx_format, cyclonedx_version)
-    return body
+    try:
+        return exported_report(body, manifest_document(manifest), export_format, cyclonedx_format, cyclonedx_version)
+    except ExportError as exc:
+        raise bad_request(str(exc)) from None
 
 
 def upload_manifest(ctx: Context) -> Any:
+    """Check everything, scan, render the export, then store manifest and report in one transaction.
+
+    Nothing is written before the last step, so a refused or failed upload (or
+    a process killed mid-scan) stores nothing. The document is read once.
+    """
     content = ctx.required("manifest")
-    sbom = parse_manifest(content)
     ctx.choice("subscribe", SUBSCRIBE_FREQUENCIES)
     ctx.choice("export_format", EXPORT_FORMATS)
     fields = ctx.many("with_field")
-    group, folder_token = _upload_target(ctx)
-    name = (ctx.one("manifest_name") or sbom.manifest_name or "manifest").strip()[:256]
-    manifest = ctx.storage.add_manifest(
-        name=name, group_token=group["token"], folder_token=folder_token, owner=ctx.email,
-        sbom_format=detect_format(content), content=content, kernel_config=ctx.one("kernel_config"),
+    with_extra_fields(ctx.storage, {}, fields)  # checks the names before anything is stored
+    upload_only, filtered = ctx.flag("upload_only"), ctx.flag("filter_results")
+    sbom = parse_manifest(content)
+    group, folder_token, new_folder = _upload_target(ctx)
+    manifest = ctx.storage.new_manifest(
+        name=_manifest_name(ctx, sbom), group_token=group["token"], folder_token=folder_token, owner=ctx.email,
+        sbom_format=sbom.format, content=content, kernel_config=ctx.one("kernel_config"),
         uboot_config=ctx.one("uboot_config"))
-    if ctx.flag("upload_only"):
-        return {"manifest_token": manifest["token"], "manifest_name": name, "group_token": group["token"],
+    if upload_only:
+        folder_token = ctx.storage.add_manifest(manifest, new_folder=new_folder)
+        return {"manifest_token": manifest["token"], "manifest_name": manifest["name"], "group_token": group["token"],
                 "product_token": group["token"], "folder_token": folder_token, "date": manifest["upload_date"],
                 "group_path": f"/groups/{group['token']}", "report_path": None,
                 "message": "SBOM stored; no report was generated (upload_only)"}
-    body = scan_and_store(ctx.storage, manifest, group, filtered=ctx.flag("filter_results"))
-    return _with_export(ctx, with_extra_fields(ctx.storage, body, fields), manifest)
+    report_token, created = new_token("R"), now()
+    body = report_body(ctx.storage, manifest, group, report_token=report_token, seq=1, created=created,
+                       filtered=filtered, sbom=sbom)
+    exported = _export(ctx, body, manifest)
+    ctx.storage.add_manifest(manifest, report=(report_token, created, body), new_folder=new_folder)
+    body = with_extra_fields(ctx.storage, body, fields)
+    if exported is not None:
+        body["exported_report"] = exported
+    return body
 
 
 def get_manifests(ctx: Context) -> Any:

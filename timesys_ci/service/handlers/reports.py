@@ -9,7 +9,7 @@ from timesys_ci.report import AFFECTED_CATEGORIES
 from timesys_ci.service import access
 from timesys_ci.service.context import Context, FileResult
 from timesys_ci.service.errors import bad_request
-from timesys_ci.service.exports import render_report
+from timesys_ci.service.exports import ExportError, render_report
 from timesys_ci.service.scanning import manifest_document
 
 EXTENSIONS = {"pdf": "pdf", "pdfsummary": "pdf", "xlsx": "xlsx", "csv": "csv"}
@@ -23,9 +23,12 @@ def download_report(ctx: Context) -> Any:
     cyclonedx_format = ctx.choice("sbom_format", CYCLONEDX_FORMATS, "json") or "json"
     cyclonedx_version = ctx.choice("sbom_version", CYCLONEDX_VERSIONS, "1.7") or "1.7"
     document = manifest_document(ctx.storage.manifest(report["manifest_token"]))
-    content, mimetype = render_report(json.loads(report["body"]), document,
-                                      report_format, filtered=ctx.flag("filtered"),
-                                      cyclonedx_format=cyclonedx_format, cyclonedx_version=cyclonedx_version)
+    try:
+        content, mimetype = render_report(json.loads(report["body"]), document,
+                                          report_format, filtered=ctx.flag("filtered"),
+                                          cyclonedx_format=cyclonedx_format, cyclonedx_version=cyclonedx_version)
+    except ExportError as exc:  # a stored SBOM the export cannot read: the caller's request, not a crash
+        raise bad_request(str(exc)) from None
     extension = EXTENSIONS.get(report_format, cyclonedx_format)
     return FileResult(content, mimetype, f"{report['token']}.{extension}")
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 from timesys_ci.service.storage.database import Database
+from timesys_ci.service.storage.keys import KeyStore
 from timesys_ci.service.storage.legacy_vulns import move_legacy_vulns
 from timesys_ci.vulndb.store import VulnStore, open_store
 
@@ -37,6 +38,7 @@ class Storage:
         # Before the migration that drops them: vulnerability tables of older data dirs move to the vuln store.
         move_legacy_vulns(self.data_dir / "vigiles.sqlite3", self.data_dir)
         self.db = Database(self.data_dir / "vigiles.sqlite3")
+        self.keys = KeyStore(self.data_dir)
         self._vulns: Optional[VulnStore] = None
 
     @property
@@ -65,8 +67,8 @@ class Storage:
         with self.db.write() as db:
             if db.execute("SELECT 1 FROM users WHERE email = ?", (email,)).fetchone():
                 raise KeyError(email)
-            db.execute("INSERT INTO users (email, api_key, is_admin, workspace_token, created) VALUES (?, ?, ?, ?, ?)",
-                       (email, api_key, int(is_admin), workspace, now()))
+            db.execute("INSERT INTO users (email, sealed_key, is_admin, workspace_token, created) VALUES (?, ?, ?, ?, ?)",
+                       (email, self.keys.seal(email, api_key), int(is_admin), workspace, now()))
             db.execute("INSERT INTO groups (token, name, organization_token, kind, owner_email, created) "
                        "VALUES (?, 'Private Workspace', ?, 'workspace', ?, ?)", (workspace, "ORG-LOCAL", email, now()))
             db.execute("INSERT INTO members (group_token, email, role, access_subgroups, added) VALUES (?, ?, 'admin', 1, ?)",
@@ -74,7 +76,15 @@ class Storage:
         return workspace
 
     def user(self, email: str) -> Optional[sqlite3.Row]:
-        return self._row("SELECT * FROM users WHERE email = ?", (email,))
+        return self._row("SELECT email, is_admin, workspace_token, created FROM users WHERE email = ?", (email,))
+
+    def signing_key(self, email: str) -> Optional[bytes]:
+        """The user's API key (unsealed), or None for an unknown email after the same work."""
+        row = self._row("SELECT sealed_key FROM users WHERE email = ?", (email,))
+        if row is None:
+            self.keys.open_decoy()
+            return None
+        return self.keys.open(email, row["sealed_key"])
 
     # -- groups and membership -------------------------------------------------------------
 
@@ -190,15 +200,46 @@ class Storage:
 
     # -- manifests (SBOMs) and reports -----------------------------------------------------------
 
-    def add_manifest(self, *, name: str, group_token: str, folder_token: Optional[str], owner: str, sbom_format: str,
-                     content: str, kernel_config: Optional[str], uboot_config: Optional[str]) -> sqlite3.Row:
-        token = new_token("M")
+    def new_manifest(self, *, name: str, group_token: str, folder_token: Optional[str], owner: str,
+                     sbom_format: str, content: str, kernel_config: Optional[str],
+                     uboot_config: Optional[str]) -> dict[str, Any]:
+        """A manifest row with a fresh token and date, not yet stored (see `add_manifest`)."""
+        return {"token": new_token("M"), "name": name, "group_token": group_token, "folder_token": folder_token,
+                "owner_email": owner, "upload_date": now(), "sbom_format": sbom_format, "content": content,
+                "kernel_config": kernel_config, "uboot_config": uboot_config}
+
+    def add_manifest(self, manifest: Mapping[str, Any], *, report: Optional[tuple[str, str, dict[str, Any]]] = None,
+                     new_folder: Optional[tuple[str, str, Optional[str]]] = None) -> Optional[str]:
+        """Store an upload in one transaction: its subfolder if new, the manifest, its first report.
+
+        `report` is (report token, created, body) with manifest_version 1;
+        `new_folder` is (name, group token, parent folder token) of a subfolder
+        the upload goes into, created unless another upload made it meanwhile.
+        Returns the folder token the manifest landed in (patched into
+        `manifest` and the report body when an existing subfolder was found).
+        """
+        folder_token = manifest["folder_token"]
         with self.db.write() as db:
+            if new_folder is not None:
+                name, group_token, parent = new_folder
+                existing = self.folder_named(group_token, parent, name)  # same connection: inside this transaction
+                if existing is not None:
+                    folder_token = existing["token"]
+                else:
+                    db.execute("INSERT INTO folders (token, name, description, group_token, parent_token, created)"
+                               " VALUES (?, ?, '', ?, ?, ?)", (folder_token, name, group_token, parent, now()))
             db.execute("INSERT INTO manifests (token, name, group_token, folder_token, owner_email, upload_date,"
                        " sbom_format, content, kernel_config, uboot_config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (token, name, group_token, folder_token, owner, now(), sbom_format, content, kernel_config,
-                        uboot_config))
-        return self.manifest(token)  # type: ignore[return-value]
+                       (manifest["token"], manifest["name"], manifest["group_token"], folder_token,
+                        manifest["owner_email"], manifest["upload_date"], manifest["sbom_format"],
+                        manifest["content"], manifest["kernel_config"], manifest["uboot_config"]))
+            if report is not None:
+                token, created, body = report
+                if "folder_token" in body:
+                    body["folder_token"] = folder_token
+                db.execute("INSERT INTO reports (token, manifest_token, seq, created, body) VALUES (?, ?, 1, ?, ?)",
+                           (token, manifest["token"], created, json.dumps(body)))
+        return folder_token
 
     def manifest(self, token: str) -> Optional[sqlite3.Row]:
         return self._row("SELECT * FROM manifests WHERE token = ?", (token,))
@@ -237,17 +278,20 @@ class Storage:
                            (report_token, new, report["seq"], report["created"], json.dumps(body)))
         return new
 
-    def add_report(self, manifest_token: str, build_body: Any) -> dict[str, Any]:
-        """Store a new report; `build_body(report_token, seq, created)` makes its JSON body."""
-        token = new_token("R")
-        created = now()
+    def add_report(self, manifest_token: str, token: str, created: str,
+                   numbered: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+        """Store a new report of a stored SBOM; `numbered(seq)` gives its body once its number is known.
+
+        The scan runs before, outside the write transaction: `numbered` only
+        fills in the number, so the database lock is held for a moment.
+        """
         with self.db.write() as db:
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM reports WHERE manifest_token = ?",
                              (manifest_token,)).fetchone()[0]
-            body = build_body(token, seq, created)
+            body = numbered(seq)
             db.execute("INSERT INTO reports (token, manifest_token, seq, created, body) VALUES (?, ?, ?, ?, ?)",
                        (token, manifest_token, seq, created, json.dumps(body)))
-        return body  # type: ignore[no-any-return]
+        return body
 
     def report(self, token: str) -> Optional[sqlite3.Row]:
         return self._row("SELECT * FROM reports WHERE token = ?", (token,))

@@ -1,7 +1,33 @@
-"""The SQLite schema, as numbered migrations applied in order (PRAGMA user_version)."""
+"""The SQLite schema, as numbered migrations applied in order (PRAGMA user_version).
+
+A migration is SQL text, or a function `(connection, data_dir)` for a step SQL
+cannot express; each runs inside the one migration transaction.
+"""
 from __future__ import annotations
 
-MIGRATIONS: tuple[str, ...] = (
+import sqlite3
+from pathlib import Path
+from typing import Callable, Union
+
+from timesys_ci.service.storage.keys import KeyStore
+
+
+def _seal_api_keys(db: sqlite3.Connection, data_dir: Path) -> None:
+    """2: API keys sealed with the server secret (storage.keys); the clear-text column is dropped."""
+    keys = KeyStore(data_dir)
+    db.execute("CREATE TABLE users_sealed (email TEXT PRIMARY KEY, sealed_key BLOB NOT NULL,"
+               " is_admin INTEGER NOT NULL DEFAULT 0, workspace_token TEXT, created TEXT NOT NULL)")
+    rows = db.execute("SELECT email, api_key, is_admin, workspace_token, created FROM users").fetchall()
+    db.executemany("INSERT INTO users_sealed (email, sealed_key, is_admin, workspace_token, created)"
+                   " VALUES (?, ?, ?, ?, ?)",
+                   [(row[0], keys.seal(row[0], row[1]), row[2], row[3], row[4]) for row in rows])
+    db.execute("DROP TABLE users")
+    db.execute("ALTER TABLE users_sealed RENAME TO users")
+
+
+Migration = Union[str, Callable[[sqlite3.Connection, Path], None]]
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: initial schema
     """
     CREATE TABLE users (
@@ -121,7 +147,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE kev (cve_id TEXT PRIMARY KEY, date_added TEXT NOT NULL DEFAULT '');
     CREATE TABLE epss (cve_id TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL);
     """,
-    # 2: vulnerability data lives in its own file (vulndb.sqlite3); legacy_vulns moved the rows there first
+    _seal_api_keys,
+    # 3: vulnerability data lives in its own file (vulndb.sqlite3); legacy_vulns moved the rows there first
     """
     DROP TABLE IF EXISTS vuln_products;
     DROP TABLE IF EXISTS vulns;
