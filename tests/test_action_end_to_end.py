@@ -75,7 +75,8 @@ def test_local_embedded_service_gate_fails_the_step(harness: Harness, tmp_path: 
     assert "TIMESYS_CI_SKIP_INSTALL is set" in result.steps["install"].stdout
     assert result.failed and upload.returncode == 1, upload.stderr
     assert result.outputs["gate"] == "fail" and result.outputs["exit-code"] == "1"
-    assert result.outputs["failing"] == "2"  # the CLI's default fail-on high: busybox critical, linux-yocto high
+    # the CLI's default fail-on high: busybox critical; linux-yocto and openssl high (upgradable, gated too)
+    assert result.outputs["failing"] == "3"
     embedded_url = re.match(r"http://127\.0\.0\.1:\d+", result.outputs["report-url"])
     assert embedded_url, result.outputs["report-url"]
     assert_report_outputs(result, harness, embedded_url.group(0))

