@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import os
 from typing import Any, Mapping, Optional, Union
-from urllib.parse import urlencode
 
 from timesys.core import config as cfg
 from timesys.core import signing
+from timesys.core.encoding import FormBody, form_encode
 from timesys.core.transport import DEFAULT_TIMEOUT, RetryPolicy, Timeout, Transport
 from timesys.exceptions import ConfigurationError, ParameterError
 
@@ -53,7 +53,12 @@ class LLAPI:
                   dry_run: Optional[bool] = None, log_level: Optional[Union[str, int]] = None, *,
                   api: Optional[str] = None, timeout: Optional[Timeout] = None,
                   max_attempts: Optional[int] = None) -> None:
-        """Apply the given settings, in the reference order; arguments left as None change nothing."""
+        """Apply the given settings, in the reference order; arguments left as None change nothing.
+
+        `timeout` is seconds, or `(connect, read)`; default `(10, 300)`. The read timeout is the longest
+        wait for the next bytes of an answer, and an upload is answered only after its scan: raise it
+        (e.g. `(10, 1800)`) for very large SBOMs or a busy server rather than let a slow scan fail.
+        """
         if key_file_path:
             self.load_key(cfg.read_key_file(key_file_path))
         if dashboard_config_path:
@@ -156,7 +161,7 @@ class LLAPI:
 
     @property
     def timeout(self) -> Timeout:
-        """(connect, read) seconds, or one number for both."""
+        """(connect, read) seconds, or one number for both; see `configure` for choosing the read timeout."""
         return self._transport.timeout
 
     @timeout.setter
@@ -227,15 +232,16 @@ class LLAPI:
         params["email"] = self.email
         # D3: a None value would be signed but not sent, so it is never sent nor signed.
         params = {name: value for name, value in params.items() if value is not None}
-        signature, msg = signing.sign(self.key, method, resource, params)
+        signature = signing.signature(self.key, method, resource, params)
         url = self.url + resource
         description: dict[str, Any] = {"headers": {signing.SIGNATURE_HEADER: signature}, "method": method}
         if method == "POST":
             description["url"] = url
             description["data"] = params
         else:
-            description["url"] = url + "?" + urlencode(sorted(params.items()), doseq=True)
-        description["hmac_msg"] = msg
+            description["url"] = url + "?" + form_encode(sorted(params.items()))
+        if self.dry_run:  # only shown, never needed to send: for an upload it is a copy of the manifest
+            description["hmac_msg"] = signing.message(method, resource, params)
         return description
 
     def request(self, method: str, resource: str, data_dict: Optional[Mapping[str, Any]] = None, json: bool = True) -> Any:
@@ -246,7 +252,7 @@ class LLAPI:
         body = None
         if prepared["method"] == "POST":
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-            body = urlencode(list(prepared["data"].items()), doseq=True)
+            body = FormBody(prepared["data"].items())  # encoded while it is sent, never whole in memory
         self.logger.debug("%s %s", prepared["method"], resource)
         return self._transport.request(prepared["method"], prepared["url"], resource=resource, body=body,
                                        headers=headers, raw=not json, error_prefix=self.error_prefix)

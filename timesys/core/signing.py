@@ -12,6 +12,8 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
+from timesys.core.encoding import utf8_pieces
+
 SIGNATURE_HEADER = "X-Auth-Signature"
 
 
@@ -55,8 +57,22 @@ def sign_message(key: bytes, msg: bytes) -> bytes:
     return base64.b64encode(hmac.new(key, msg, hashlib.sha256).digest())
 
 
+def signature(key: bytes, method: str, resource: str, params: Mapping[str, Any]) -> bytes:
+    """`sign_message(key, message(...))`, fed to the HMAC piece by piece.
+
+    The message is never built: for an upload it would be another full copy of the manifest.
+    """
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    mac.update(f"{method.upper()}{resource}".encode("utf-8"))
+    for index, (name, text) in enumerate(canonical_items(params)):
+        mac.update(f"{'&' if index else ''}{name}=".encode("utf-8"))
+        for piece in utf8_pieces(text):
+            mac.update(piece)
+    return base64.b64encode(mac.digest())
+
+
 def sign(key: bytes, method: str, resource: str, params: Mapping[str, Any]) -> tuple[bytes, bytes]:
-    """Return (signature, message) for a request."""
+    """Return (signature, message) for a request (the message is what dry-run shows)."""
     msg = message(method, resource, params)
     return sign_message(key, msg), msg
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
+from timesys.core.encoding import FormBody
 from timesys.exceptions import (
     APIError,
     ConnectionFailedError,
@@ -31,7 +32,10 @@ from timesys.exceptions import (
 logger = logging.getLogger(__name__)
 
 Timeout = Union[float, Tuple[float, float]]
-DEFAULT_TIMEOUT: Tuple[float, float] = (10.0, 300.0)  # connect, read: scans of big SBOMs take minutes
+# connect, read. The read timeout bounds each wait for the next bytes of the answer, and the service
+# answers an upload only once its scan is done: it must exceed the slowest scan (minutes for big SBOMs
+# on a busy server), yet still end a wait on a server that has hung.
+DEFAULT_TIMEOUT: Tuple[float, float] = (10.0, 300.0)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 NOT_PROCESSED_STATUSES = frozenset({429, 503})  # the server says it did not act on the request
 GATEWAY_STATUSES = frozenset({502, 504})  # the request may or may not have reached the application
@@ -112,7 +116,7 @@ class Transport:
             self._session.close()
             self._session = None
 
-    def request(self, method: str, url: str, *, resource: str, body: Optional[str], headers: dict[str, str],
+    def request(self, method: str, url: str, *, resource: str, body: Optional[FormBody], headers: dict[str, str],
                 raw: bool, error_prefix: str) -> Any:
         """Send, retrying where safe; return parsed JSON or raw bytes, or raise a VigilesError."""
         attempt = 0
@@ -140,10 +144,11 @@ class Transport:
                     continue
             return self._result(response, raw, error_prefix)
 
-    def _send_once(self, method: str, url: str, body: Optional[str], headers: dict[str, str]) -> requests.Response:
+    def _send_once(self, method: str, url: str, body: Optional[FormBody], headers: dict[str, str]) -> requests.Response:
         try:
             return self.session.request(
-                method, url, data=body.encode("utf-8") if body is not None else None, headers=headers,
+                # A fresh reader per attempt; requests sends it with Content-Length = len(body), in blocks.
+                method, url, data=body.reader() if body is not None else None, headers=headers,
                 timeout=self.timeout, verify=self.verify,
                 # A redirected POST would arrive as a GET without its signed body.
                 allow_redirects=method == "GET",

@@ -54,7 +54,8 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
     GlobalOption(("-f", "--no-format"), "no_format", "print results as one-line JSON", flag=True),
     GlobalOption(("--api",), "api", "API flavour (default: from the key file)", choices=("groups", "products")),
     GlobalOption(("--ca-bundle",), "ca_bundle", "CA bundle to verify the server's certificate", metavar="PATH"),
-    GlobalOption(("--timeout",), "timeout", "request timeout in seconds", type=float, metavar="SECONDS"),
+    GlobalOption(("--timeout",), "timeout", "network timeout in seconds, for connecting and for each wait on an answer (default 10 and "
+                 "300; an upload is answered after its scan, so raise it for huge SBOMs)", type=float, metavar="SECONDS"),
     GlobalOption(("--group-token",), "group_token", "group to work in (overrides the dashboard config)",
                  metavar="TOKEN"),
     GlobalOption(("--folder-token",), "folder_token", "folder to work in (overrides the dashboard config)",

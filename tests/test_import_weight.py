@@ -1,0 +1,33 @@
+"""The client library stays light: `import timesys` loads neither pydantic nor the service stack.
+
+Build hooks call the client in loops, so its start-up is paid again and again; pydantic (the CI
+layer's settings models) and werkzeug/waitress (the local service) belong to `timesys_ci` only.
+Checked in a fresh interpreter, since this test process has imported everything already.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("pydantic", "pydantic_core", "werkzeug", "waitress", "timesys_ci")
+PROBE = """
+import json, sys
+import timesys
+from timesys import utilities, vigiles
+from timesys.vigiles import cves, folders, groups, manifests, products, reports
+timesys.llapi.configure(dry_run=True)
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_importing_the_client_library_loads_no_heavy_package() -> None:
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert "timesys" in loaded and "requests" in loaded
+    assert not loaded & set(HEAVY), f"import timesys pulled in {sorted(loaded & set(HEAVY))}"
