@@ -278,3 +278,10 @@ def test_db_commands_without_the_service_extra_say_what_to_install(tmp_path: Pat
                                 env=clean_env(tmp_path), timeout=120)
         assert result.returncode == 2 and "pip install 'timesys-ci[service]'" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    assert main(["db", "status", "--data", str(afile / "sub")]) == 2
+    assert "is not a directory" in capsys.readouterr().err

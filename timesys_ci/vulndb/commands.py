@@ -100,10 +100,12 @@ def _require_store() -> None:
 
 
 def data_dir_of(args: argparse.Namespace) -> Path:
-    """--data (checked as the service checks it), else the data dir of `upload --local`."""
-    from timesys_ci.service.address import usable_data_dir  # no server code: fine without the extra
-
-    return usable_data_dir(args.data or local_data_dir())
+    """--data, else the data dir of `upload --local`; a path that is not a directory is a usage error."""
+    path = Path(os.path.expanduser(str(args.data))) if args.data else local_data_dir()
+    blocker = next((p for p in (path, *path.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise UsageError(f"--data {path}: {blocker} is not a directory")
+    return path
 
 
 # -- update -----------------------------------------------------------------------------------------
