@@ -28,6 +28,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Optional
 
+from timesys.core.version import TOOL_NAME, tool_version
 from timesys.exceptions import ParameterError
 from timesys_ci.vulndb import dbfile
 from timesys_ci.vulndb.feeds.http import sha256_file
@@ -45,15 +46,6 @@ _CHUNK = 1024 * 1024
 
 class BundleError(ParameterError):
     """An export file that cannot be imported (corrupt, foreign, hostile): exit status 2, nothing changed."""
-
-
-def _tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("timesys-ci")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def export_bundle(data_dir: Path, target: Path) -> dict[str, Any]:
@@ -74,7 +66,7 @@ def export_bundle(data_dir: Path, target: Path) -> dict[str, Any]:
         states, meta = load_states(snapshot)
         manifest = {
             "format": FORMAT, "version": VERSION, "created": format_time(utc_now()),
-            "tool": f"timesys-ci {_tool_version()}",
+            "tool": f"{TOOL_NAME} {tool_version()}",
             "database": {"name": DATABASE, "size": snapshot.stat().st_size, "sha256": sha256_file(snapshot)},
             "counts": dbfile.record_counts(snapshot),
             "sources": {name: {key: value for key, value in state.to_json().items()

@@ -33,6 +33,7 @@ import urllib3.exceptions
 
 from timesys.core.transport import RetryPolicy, Timeout, parse_retry_after
 from timesys.core.transport import _reason  # the innermost readable cause, one line
+from timesys.core.version import TOOL_NAME, tool_version
 from timesys.exceptions import (
     APIError,
     AuthenticationError,
@@ -188,10 +189,9 @@ class FeedHttp:
     @property
     def session(self) -> requests.Session:
         if self._session is None:
-            from timesys import __version__
-
             session = requests.Session()  # trust_env: proxy variables and REQUESTS_CA_BUNDLE apply
-            session.headers["User-Agent"] = f"timesys-ci/{__version__} (db update) {requests.utils.default_user_agent()}"
+            agent = f"{TOOL_NAME}/{tool_version()} (db update) {requests.utils.default_user_agent()}"
+            session.headers["User-Agent"] = agent
             self._session = session
         return self._session
 
