@@ -18,9 +18,10 @@ from timesys_ci.gate.policy import load_policy
 from timesys_ci.job.local import cache_dir
 from timesys_ci.job.upload import GateInputs, evaluate_report
 from timesys_ci.kernel.discover import KernelInputs, LoadedEvidence, load_evidence
-from timesys_ci.kernel.records import RecordFiles, store_program_files
-from timesys_ci.kernel.triage import ProgramFiles, TriageResult, triage_report
+from timesys_ci.kernel.records import FileData, record_file_data, store_file_data
+from timesys_ci.kernel.triage import TriageResult, triage_report
 from timesys_ci.outputs.atomic import write_atomic
+from timesys_ci.outputs.summary import kernel_triage_lines
 from timesys_ci.report import ReportError, parse_report
 
 HELP = "Set aside kernel CVEs whose affected files the build did not compile (offline)"
@@ -31,26 +32,32 @@ FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
 MAX_LISTED = 20
 
 
-def add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
-    """The kernel evidence flags (also for the build-system entries)."""
+def add_evidence_arguments(parser: argparse.ArgumentParser, *, config: bool = True,
+                           spdx_flags: tuple[str, ...] = ("--spdx", "--kernel-spdx")) -> argparse._ArgumentGroup:
+    """The kernel evidence flags (kernel-triage, upload). `config`: also --kernel-config (upload has its own,
+    the reference option that uploads the file)."""
     group = parser.add_argument_group("kernel evidence (what was compiled)")
     group.add_argument("--kernel-build-dir", type=Path, metavar="DIR",
                        help=f"the kernel's build directory with its .cmd files (env {ENV_BUILD_DIR})")
     group.add_argument("--kernel-source-dir", type=Path, metavar="DIR",
-                       help=f"the kernel source tree (env {ENV_SOURCE_DIR}); with --kernel-config, the "
+                       help=f"the kernel source tree (env {ENV_SOURCE_DIR}); with the kernel .config, the "
                             "fallback when the build directory is gone")
-    group.add_argument("--kernel-config", type=Path, metavar="FILE", help="the kernel .config")
-    group.add_argument("--spdx", type=Path, metavar="FILE",
+    if config:
+        group.add_argument("--kernel-config", type=Path, metavar="FILE", help="the kernel .config")
+    group.add_argument(*spdx_flags, dest="spdx", type=Path, metavar="FILE",
                        help="Yocto SPDX (3 or 2.2) JSON listing the kernel's compiled sources")
+    return group
 
 
-def kernel_inputs(args: argparse.Namespace, env: "os._Environ[str] | dict[str, str]" = os.environ) -> KernelInputs:
+def kernel_inputs(args: argparse.Namespace, env: "os._Environ[str] | dict[str, str]" = os.environ, *,
+                  config: Optional[Path] = None) -> KernelInputs:
+    """The evidence named by flags, else by `TIMESYS_CI_KERNEL_*` (`config`: the .config when not a flag here)."""
     def given(flag: Optional[Path], name: str) -> Optional[Path]:
         return flag if flag is not None else (Path(env[name]) if env.get(name, "").strip() else None)
 
     return KernelInputs(build_dir=given(args.kernel_build_dir, ENV_BUILD_DIR),
                         source_dir=given(args.kernel_source_dir, ENV_SOURCE_DIR),
-                        config=args.kernel_config, spdx=args.spdx)
+                        config=getattr(args, "kernel_config", None) or config, spdx=args.spdx)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -75,12 +82,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_kernel_triage)
 
 
-def _program_files(args: argparse.Namespace, stack: ExitStack) -> ProgramFiles:
+def _file_data(args: argparse.Namespace, stack: ExitStack) -> FileData:
     if args.cve_records:
         if args.data:
             raise UsageError("--data and --cve-records: give one source of kernel file data")
-        return RecordFiles(args.cve_records)
-    return stack.enter_context(store_program_files(args.data or cache_dir() / "local-service"))
+        return record_file_data(args.cve_records)
+    return stack.enter_context(store_file_data(args.data or cache_dir() / "local-service"))
 
 
 def _read_report(path: Path) -> Any:
@@ -97,7 +104,8 @@ def run_kernel_triage(args: argparse.Namespace) -> int:
     report = _read_report(args.report)
     loaded = load_evidence(kernel_inputs(args))
     with ExitStack() as stack:
-        result = triage_report(report, loaded.evidence, _program_files(args, stack), source=args.report.name)
+        data = _file_data(args, stack)
+        result = triage_report(report, loaded.evidence, data.program_files, source=args.report.name)
     outcome = evaluate_report(parse_report(result.report, source=args.report.name),
                               GateInputs(policy, online=False))
     if args.output:
@@ -109,29 +117,25 @@ def run_kernel_triage(args: argparse.Namespace) -> int:
     if args.json_file == STDOUT:
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
-        write_summary(result, loaded, outcome.passed, len(outcome.result.failing), sys.stdout)
+        write_summary(result, loaded, data.origin, outcome.passed, len(outcome.result.failing), sys.stdout)
     return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
 
 
-def write_summary(result: TriageResult, loaded: LoadedEvidence, passed: bool, failing: int, out: TextIO) -> None:
-    counts = result.counts()
+def write_summary(result: TriageResult, loaded: LoadedEvidence, origin: str, passed: bool, failing: int,
+                  out: TextIO) -> None:
     lines = ["Kernel CVE triage"]
-    lines += [f"  evidence: {info.describe()}" for info in result.evidence]
-    lines += [f"    note: {note}" for info in result.evidence for note in info.notes]
+    lines += [f"  {line}" for line in kernel_triage_lines(result.summary(origin), MAX_LISTED)]
     lines += [f"  not used: {note}" for note in loaded.notes if "kernel sources listed" not in note]
-    lines.append(f"  kernel CVEs matched: {counts['kernel_findings']} ({counts['triaged']} open, "
-                 f"{counts['already_resolved']} already fixed or triaged)")
-    lines.append(f"  set aside as not_affected (code_not_present): {counts['set_aside']}")
-    lines += _listed(result.set_aside)
-    lines.append(f"  kept: {len(result.kept)} (compiled {counts['compiled']}, undecided {counts['unknown']}, "
-                 f"no file data {counts['no_file_data']}, other kernel {counts['other_kernel']})")
-    lines += _listed(tuple(d for d in result.kept if d.outcome != "no_file_data"))
+    kept = tuple(d for d in result.kept if d.outcome != "no_file_data")
+    if kept:
+        lines.append("  kept, and why:")
+        lines += _listed([f"{d.cve_id} {d.package} {d.version}: {d.reason}" for d in kept])
     lines.append(f"Gate: {'PASS' if passed else 'FAIL'}" + ("" if passed else f" ({failing} failing)"))
     out.write("\n".join(lines) + "\n")
 
 
-def _listed(decisions: tuple) -> list[str]:
-    shown = [f"    {d.cve_id} {d.package} {d.version}: {d.reason}" for d in decisions[:MAX_LISTED]]
-    if len(decisions) > MAX_LISTED:
-        shown.append(f"    ... and {len(decisions) - MAX_LISTED} more (--json lists every one)")
+def _listed(rows: list[str]) -> list[str]:
+    shown = [f"    {row}" for row in rows[:MAX_LISTED]]
+    if len(rows) > MAX_LISTED:
+        shown.append(f"    ... and {len(rows) - MAX_LISTED} more (--json lists every one)")
     return shown
