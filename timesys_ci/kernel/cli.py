@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Optional, TextIO
+from typing import Any, TextIO
 
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.errors import UsageError
 from timesys_ci.gate.policy import load_policy
 from timesys_ci.job.local import cache_dir
 from timesys_ci.job.upload import GateInputs, evaluate_report
-from timesys_ci.kernel.discover import KernelInputs, LoadedEvidence, load_evidence
+from timesys_ci.kernel.discover import LoadedEvidence, load_evidence
+from timesys_ci.kernel.options import add_evidence_arguments, kernel_inputs
 from timesys_ci.kernel.records import FileData, record_file_data, store_file_data
 from timesys_ci.kernel.triage import TriageResult, triage_report
 from timesys_ci.outputs.atomic import write_atomic
@@ -26,38 +26,8 @@ from timesys_ci.report import ReportError, parse_report
 
 HELP = "Set aside kernel CVEs whose affected files the build did not compile (offline)"
 STDOUT = "-"
-ENV_BUILD_DIR = "TIMESYS_CI_KERNEL_BUILD_DIR"
-ENV_SOURCE_DIR = "TIMESYS_CI_KERNEL_SOURCE_DIR"
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
 MAX_LISTED = 20
-
-
-def add_evidence_arguments(parser: argparse.ArgumentParser, *, config: bool = True,
-                           spdx_flags: tuple[str, ...] = ("--spdx", "--kernel-spdx")) -> argparse._ArgumentGroup:
-    """The kernel evidence flags (kernel-triage, upload). `config`: also --kernel-config (upload has its own,
-    the reference option that uploads the file)."""
-    group = parser.add_argument_group("kernel evidence (what was compiled)")
-    group.add_argument("--kernel-build-dir", type=Path, metavar="DIR",
-                       help=f"the kernel's build directory with its .cmd files (env {ENV_BUILD_DIR})")
-    group.add_argument("--kernel-source-dir", type=Path, metavar="DIR",
-                       help=f"the kernel source tree (env {ENV_SOURCE_DIR}); with the kernel .config, the "
-                            "fallback when the build directory is gone")
-    if config:
-        group.add_argument("--kernel-config", type=Path, metavar="FILE", help="the kernel .config")
-    group.add_argument(*spdx_flags, dest="spdx", type=Path, metavar="FILE",
-                       help="Yocto SPDX (3 or 2.2) JSON listing the kernel's compiled sources")
-    return group
-
-
-def kernel_inputs(args: argparse.Namespace, env: "os._Environ[str] | dict[str, str]" = os.environ, *,
-                  config: Optional[Path] = None) -> KernelInputs:
-    """The evidence named by flags, else by `TIMESYS_CI_KERNEL_*` (`config`: the .config when not a flag here)."""
-    def given(flag: Optional[Path], name: str) -> Optional[Path]:
-        return flag if flag is not None else (Path(env[name]) if env.get(name, "").strip() else None)
-
-    return KernelInputs(build_dir=given(args.kernel_build_dir, ENV_BUILD_DIR),
-                        source_dir=given(args.kernel_source_dir, ENV_SOURCE_DIR),
-                        config=getattr(args, "kernel_config", None) or config, spdx=args.spdx)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

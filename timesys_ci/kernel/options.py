@@ -1,0 +1,47 @@
+"""The kernel evidence options, shared by `kernel-triage`, `upload` and the build-system entries.
+
+Light on purpose (argparse and pathlib only): the CLI builds every parser at start-up.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping, Optional
+
+if TYPE_CHECKING:
+    from timesys_ci.kernel.discover import KernelInputs
+
+ENV_BUILD_DIR = "TIMESYS_CI_KERNEL_BUILD_DIR"
+ENV_SOURCE_DIR = "TIMESYS_CI_KERNEL_SOURCE_DIR"
+
+
+def add_evidence_arguments(parser: argparse.ArgumentParser, *, config: bool = True,
+                           spdx_flags: tuple[str, ...] = ("--spdx", "--kernel-spdx"),
+                           title: str = "kernel evidence (what was compiled)") -> argparse._ArgumentGroup:
+    """The kernel evidence flags (kernel-triage, upload). `config`: also --kernel-config (upload has its own,
+    the reference option that uploads the file)."""
+    group = parser.add_argument_group(title)
+    group.add_argument("--kernel-build-dir", type=Path, metavar="DIR",
+                       help=f"the kernel's build directory with its .cmd files (env {ENV_BUILD_DIR})")
+    group.add_argument("--kernel-source-dir", type=Path, metavar="DIR",
+                       help=f"the kernel source tree (env {ENV_SOURCE_DIR}); with the kernel .config, the "
+                            "fallback when the build directory is gone")
+    if config:
+        group.add_argument("--kernel-config", type=Path, metavar="FILE", help="the kernel .config")
+    group.add_argument(*spdx_flags, dest="kernel_spdx", type=Path, metavar="FILE",
+                       help="Yocto SPDX (3 or 2.2) JSON listing the kernel's compiled sources")
+    return group
+
+
+def kernel_inputs(args: argparse.Namespace, env: Mapping[str, str] = os.environ, *,
+                  config: Optional[Path] = None) -> "KernelInputs":
+    """The evidence named by flags, else by `TIMESYS_CI_KERNEL_*` (`config`: the .config when not a flag here)."""
+    def given(flag: Optional[Path], name: str) -> Optional[Path]:
+        return flag if flag is not None else (Path(env[name]) if env.get(name, "").strip() else None)
+
+    from timesys_ci.kernel.discover import KernelInputs
+
+    return KernelInputs(build_dir=given(args.kernel_build_dir, ENV_BUILD_DIR),
+                        source_dir=given(args.kernel_source_dir, ENV_SOURCE_DIR),
+                        config=getattr(args, "kernel_config", None) or config, spdx=args.kernel_spdx)
