@@ -276,3 +276,62 @@ def test_subprocess_exit_statuses_and_github_outputs(kernel: dict[str, Path]) ->
     usage = run_cli("upload", str(kernel["manifest"]), "--local", "--kernel-build-dir", str(kernel["dir"] / "no"),
                     home=kernel["dir"], env=env)
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def local_data_with_records(cache: Path, records: Path) -> None:
+    """The `--local` data dir (`$TIMESYS_CI_CACHE/local-service`) holding the kernel CNA records."""
+    from timesys_ci.vulndb.importer import import_paths
+    from timesys_ci.vulndb.store import VulnStore
+
+    store = VulnStore(cache / "local-service" / "vulndb.sqlite3")
+    import_paths(store, [records])
+    store.close()
+
+
+def test_yocto_entry_triages_the_kernel_it_finds(kernel: dict[str, Path]) -> None:
+    """`timesys_ci yocto` finds B and S under tmp/ and passes them to upload, which sets aside what B did not build."""
+    from .buildsystems_support import IMAGE, make_meta_timesys_tree
+    from .test_kernel_discovery import MACHINE, yocto_kernel_layout
+
+    top = kernel["dir"] / "poky-build"
+    layout = yocto_kernel_layout(top)
+    make_meta_timesys_tree(top, manifest=kernel["manifest"])
+    local_data_with_records(kernel["dir"] / "cache", kernel["records"])
+    out = kernel["dir"] / "yocto.json"
+    env = {"TIMESYS_CI_CACHE": str(kernel["dir"] / "cache"), "TIMESYS_CI_LOCAL": "1", "TIMESYS_CI_JSON": str(out),
+           "TIMESYS_CI_FAIL_ON": "high"}
+    run = run_cli("yocto", "--build-dir", str(top), "--image", IMAGE, "--machine", MACHINE, home=kernel["dir"],
+                  env=env)
+    assert run.returncode == 1, run.stderr  # the kept kernel CVEs are high
+    triage = json.loads(out.read_text())["kernel_triage"]
+    assert {cve["cve_id"] for cve in triage["set_aside"]} == SET_ASIDE
+    assert triage["evidence"][0].startswith(f"kbuild-cmd (strong) from {layout['build']}")
+    # Without the kernel's build directory (rm_work), the sources and the uploaded kernel config decide.
+    rm_work = kernel["dir"] / "rm-work-build"
+    yocto_kernel_layout(rm_work, rm_work=True)
+    make_meta_timesys_tree(rm_work, manifest=kernel["manifest"])
+    run = run_cli("yocto", "--build-dir", str(rm_work), "--image", IMAGE, "--machine", MACHINE, home=kernel["dir"],
+                  env={**env, "VIGILES_KERNEL_CONFIG": "none"})
+    assert run.returncode == 1, run.stderr
+    triage = json.loads(out.read_text())["kernel_triage"]
+    assert triage["evidence"][0].startswith("kconfig-kbuild (weak)")
+    assert {cve["cve_id"] for cve in triage["set_aside"]} == {"CVE-2025-90001", "CVE-2025-90002"}  # no headers
+
+
+def test_buildroot_entry_triages_the_in_tree_kernel_build(kernel: dict[str, Path]) -> None:
+    from .buildsystems_support import make_buildroot_output
+
+    home = kernel["dir"] / "br-home"
+    br_env = make_buildroot_output(kernel["dir"] / "output", with_manifest=False, home=home)
+    linux = kernel["dir"] / "output" / "build" / "linux-custom"
+    make_source_tree(linux, version="6.1.44")
+    make_build_dir(linux, release="6.1.44")
+    local_data_with_records(kernel["dir"] / "cache", kernel["records"])
+    out = kernel["dir"] / "buildroot.json"
+    env = {**{k: v for k, v in br_env.items() if k != "HOME"}, "TIMESYS_CI_CACHE": str(kernel["dir"] / "cache"),
+           "TIMESYS_CI_LOCAL": "1", "TIMESYS_CI_JSON": str(out), "TIMESYS_CI_FAIL_ON": "high",
+           "TIMESYS_CI_SHOW_INFO": str(REPO_ROOT / "tests" / "fixtures" / "buildsystems" / "show-info.json")}
+    run = run_cli("buildroot", home=home, env=env)
+    assert run.returncode == 1, run.stderr  # the kept kernel CVEs are high
+    triage = json.loads(out.read_text())["kernel_triage"]
+    assert {cve["cve_id"] for cve in triage["set_aside"]} == SET_ASIDE, triage

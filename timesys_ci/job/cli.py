@@ -82,6 +82,9 @@ def _add_kernel_triage_options(parser: argparse.ArgumentParser) -> None:
     triage.add_argument("--kernel-cve-records", type=Path, action="append", metavar="PATH",
                         help="CVE JSON 5 records instead: a vulns.git or cvelistV5 checkout, a directory or a file "
                              "(repeatable)")
+    triage.add_argument("--kernel-evidence-optional", action="store_true",
+                        help="evidence that cannot be read only warns and the gate runs untriaged (the Yocto and "
+                             "Buildroot entries pass it with the kernel directories they found)")
     triage.add_argument("--apply-triage", action="store_true",
                         help="write the set-aside CVEs' status to the service for this SBOM (not_affected, "
                              "code_not_present, the evidence as the detail), so the dashboard agrees")
@@ -140,7 +143,7 @@ def _options(args: argparse.Namespace) -> tuple[str, UploadOptions]:
 _GATE_ONLY = ("fail_on", "fail_on_cvss", "fail_on_kev", "fail_on_epss", "cvss_version", "categories", "scope",
               "new_only", "baseline", "policy", "kev_catalog", "epss_scores", "sarif", "junit", "markdown",
               "save_report", "kernel_build_dir", "kernel_source_dir", "kernel_spdx", "kernel_data", "kernel_cve_records",
-              "apply_triage")
+              "apply_triage", "kernel_evidence_optional")
 
 
 def check_combinations(args: argparse.Namespace, options: UploadOptions) -> None:
@@ -208,7 +211,8 @@ def _kernel_triage(args: argparse.Namespace, options: UploadOptions) -> Optional
     if not (inputs.build_dir or inputs.source_dir or inputs.spdx) or (options.upload_only and
                                                                     options.wait_timeout is None):
         given = [flag for flag, value in (("--apply-triage", args.apply_triage), ("--kernel-data", args.kernel_data),
-                                          ("--kernel-cve-records", args.kernel_cve_records)) if value]
+                                          ("--kernel-cve-records", args.kernel_cve_records),
+                                          ("--kernel-evidence-optional", args.kernel_evidence_optional)) if value]
         if given:
             raise UsageError(f"{given[0]} needs kernel evidence: --kernel-build-dir, --kernel-source-dir with "
                              f"--kernel-config, or --kernel-spdx")
@@ -218,7 +222,8 @@ def _kernel_triage(args: argparse.Namespace, options: UploadOptions) -> Optional
     data_dir = args.kernel_data or (args.local_data if args.local else None) or cache_dir() / "local-service"
     return prepare_kernel_triage(KernelTriageOptions(
         inputs, Path(data_dir), data_dir_given=args.kernel_data is not None,
-        cve_records=tuple(args.kernel_cve_records or ()), apply=args.apply_triage, uploaded_config=uploaded))
+        cve_records=tuple(args.kernel_cve_records or ()), apply=args.apply_triage, uploaded_config=uploaded,
+        optional=args.kernel_evidence_optional))
 
 
 def run_upload_command(args: argparse.Namespace) -> int:

@@ -36,12 +36,13 @@ class KernelTriageOptions:
     cve_records: tuple[Path, ...] = ()  # CVE JSON 5 records instead of the database
     apply: bool = False  # --apply-triage: write the statuses to the service
     uploaded_config: Optional[Path] = None  # the --kernel-config sent with the upload
+    optional: bool = False  # evidence that cannot be read only warns (directories found, not named, by an entry)
 
 
 @dataclass(frozen=True)
 class PreparedKernelTriage:
     options: KernelTriageOptions
-    loaded: "LoadedEvidence"
+    loaded: Optional["LoadedEvidence"]  # None: optional evidence that could not be read (see warnings)
     records: Optional["FileData"]  # --kernel-cve-records, indexed before the upload
     warnings: tuple[str, ...]
 
@@ -59,7 +60,13 @@ def prepare_kernel_triage(options: KernelTriageOptions) -> PreparedKernelTriage:
     from timesys_ci.kernel.evidence import EvidenceError
     from timesys_ci.kernel.records import STORE_FILE, record_file_data
 
-    loaded = load_evidence(options.inputs)
+    try:
+        loaded = load_evidence(options.inputs)
+    except EvidenceError as exc:
+        if not options.optional:
+            raise
+        # Triage only ever removes findings: skipping it leaves the gate stricter, never more lenient.
+        return PreparedKernelTriage(options, None, None, (f"kernel triage not run: {exc}",))
     records = record_file_data(options.cve_records) if options.cve_records else None
     if records is None and options.data_dir_given and not (options.data_dir / STORE_FILE).is_file():
         raise EvidenceError(f"{DATA_FLAG} {options.data_dir}: no vulnerability database ({STORE_FILE}); "
@@ -88,6 +95,8 @@ def triage_fetched_report(report: Any, prepared: Optional[PreparedKernelTriage],
     """The step between fetching and evaluating: the report as the gate should see it."""
     if prepared is None:
         return TriagedReport(report)
+    if prepared.loaded is None:
+        return TriagedReport(report, warnings=prepared.warnings)
     from timesys_ci.kernel.records import store_file_data
     from timesys_ci.kernel.triage import triage_report
 

@@ -9,11 +9,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional
 
+from timesys_ci.buildsystems import KERNEL_BUILD_DIR_ENV as ENV_BUILD_DIR
+from timesys_ci.buildsystems import KERNEL_CONFIG_ENV as ENV_CONFIG
+from timesys_ci.buildsystems import KERNEL_SOURCE_DIR_ENV as ENV_SOURCE_DIR
+
 if TYPE_CHECKING:
     from timesys_ci.kernel.discover import KernelInputs
-
-ENV_BUILD_DIR = "TIMESYS_CI_KERNEL_BUILD_DIR"
-ENV_SOURCE_DIR = "TIMESYS_CI_KERNEL_SOURCE_DIR"
 
 
 def add_evidence_arguments(parser: argparse.ArgumentParser, *, config: bool = True,
@@ -28,7 +29,7 @@ def add_evidence_arguments(parser: argparse.ArgumentParser, *, config: bool = Tr
                        help=f"the kernel source tree (env {ENV_SOURCE_DIR}); with the kernel .config, the "
                             "fallback when the build directory is gone")
     if config:
-        group.add_argument("--kernel-config", type=Path, metavar="FILE", help="the kernel .config")
+        group.add_argument("--kernel-config", type=Path, metavar="FILE", help=f"the kernel .config (env {ENV_CONFIG})")
     group.add_argument(*spdx_flags, dest="kernel_spdx", type=Path, metavar="FILE",
                        help="Yocto SPDX (3 or 2.2) JSON listing the kernel's compiled sources")
     return group
@@ -36,7 +37,8 @@ def add_evidence_arguments(parser: argparse.ArgumentParser, *, config: bool = Tr
 
 def kernel_inputs(args: argparse.Namespace, env: Mapping[str, str] = os.environ, *,
                   config: Optional[Path] = None) -> "KernelInputs":
-    """The evidence named by flags, else by `TIMESYS_CI_KERNEL_*` (`config`: the .config when not a flag here)."""
+    """The evidence named by flags, else by `TIMESYS_CI_KERNEL_*` (`config`: upload's --kernel-config, which wins
+    over `TIMESYS_CI_KERNEL_CONFIG`)."""
     def given(flag: Optional[Path], name: str) -> Optional[Path]:
         return flag if flag is not None else (Path(env[name]) if env.get(name, "").strip() else None)
 
@@ -44,4 +46,5 @@ def kernel_inputs(args: argparse.Namespace, env: Mapping[str, str] = os.environ,
 
     return KernelInputs(build_dir=given(args.kernel_build_dir, ENV_BUILD_DIR),
                         source_dir=given(args.kernel_source_dir, ENV_SOURCE_DIR),
-                        config=getattr(args, "kernel_config", None) or config, spdx=args.kernel_spdx)
+                        config=given(getattr(args, "kernel_config", None) or config, ENV_CONFIG),
+                        spdx=args.kernel_spdx)
