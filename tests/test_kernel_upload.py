@@ -218,6 +218,9 @@ def test_kernel_config_evidence_and_a_differing_uploaded_config(kernel: dict[str
     assert upload(*args, "--kernel-source-dir", kernel["source"], "--kernel-config", config) == 0
     document = json.loads(out.read_text())
     assert document["kernel_triage"]["evidence"][0].startswith("kconfig-kbuild (weak)")
+    # The service could not filter by the uploaded config; the client's triage did.
+    assert any(note.startswith("the service applied no --kernel-config filter: ") and
+               note.endswith("(kernel triage here set aside 2)") for note in document["notes"])
     # Kbuild shows mac.c and the USB files are not built; never headers (kept: undecided).
     assert {c["cve_id"] for c in document["kernel_triage"]["set_aside"]} == {"CVE-2025-90001", "CVE-2025-90002"}
     other = write(kernel["dir"] / "other.config", config_text(dict(CONFIG, CONFIG_USB="y")))

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 DATA_FLAG = "--kernel-data"
+FILTER_FLAGS = {"kernel_config": "--kernel-config", "uboot_config": "--uboot-config",
+                "filter_results": "--filter-results"}
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,8 @@ def filter_statements(report: Any, kernel: Optional["KernelTriage"] = None) -> l
     for name, statement in (filters.items() if isinstance(filters, Mapping) else ()):
         if not isinstance(statement, Mapping) or not statement.get("requested") or statement.get("applied"):
             continue
-        note = f"the service applied no {name} filter: {statement.get('reason') or 'no reason given'}"
+        flag = FILTER_FLAGS.get(name, name)
+        note = f"the service applied no {flag} filter: {statement.get('reason') or 'no reason given'}"
         if name == "kernel_config" and kernel is not None:
             note += f" (kernel triage here set aside {kernel.counts.get('set_aside', 0)})"
         notes.append(note)
