@@ -246,7 +246,8 @@ def kernel_cna_record(cve_id: str, files: Iterable[str], *, fixed_in_6_6: str = 
                       template: str = "CVE-2025-21772") -> dict:
     """A Linux kernel CNA record shaped as the real ones (`template`, a real record of the fixtures): the pair of
     affected entries (git commit ranges, then semver with the stable-branch `unaffected` entries), `programFiles`,
-    and a CISA-ADP container with the CVSS score the kernel CNA does not give."""
+    the per-branch `cpeApplicability`, and a CISA-ADP container with the CVSS score the kernel CNA does not give.
+    `fixed_in_6_6`: where the 6.6 stable branch got the fix (6.6.21 is affected below it)."""
     import copy
     import json
 
@@ -258,6 +259,10 @@ def kernel_cna_record(cve_id: str, files: Iterable[str], *, fixed_in_6_6: str = 
         for version in entry["versions"]:
             if version.get("lessThanOrEqual") == "6.6.*":
                 version["version"] = fixed_in_6_6
+    for node in (node for applicability in cna.get("cpeApplicability", []) for node in applicability["nodes"]):
+        for match in node["cpeMatch"]:  # the per-branch criterion says the same: < the 6.6 fix
+            if str(match.get("versionEndExcluding", "")).startswith("6.6."):
+                match["versionEndExcluding"] = fixed_in_6_6
     severity = "CRITICAL" if score >= 9 else "HIGH" if score >= 7 else "MEDIUM" if score >= 4 else "LOW"
     record["containers"]["adp"] = [{
         "providerMetadata": {"orgId": "134c704f-9b21-4f2e-91b3-4a467353bcc0", "shortName": "CISA-ADP",
