@@ -33,6 +33,17 @@ Run (from the repository root, with the ``service`` extra installed)::
 
 Nothing here asserts anything; it is a measurement, not a test, and never runs in CI. The README's
 "Kernel CVEs" section quotes its output.
+
+Figures measured on this machine (2 cores, shared; Python 3.11), ``python3 benchmarks/bench_kernel_triage.py``
+----------------------------------------------------------------------------------------------------------
+Tree: 11,718 units in 292 directories, 2,081 compiled (tree, build dir and records written in 8 s); records:
+6,000 (308 naming headers, 122 files no longer in the tree, 172 without files), 5,072 affecting 6.6.21, imported
+in 2.6 s. ``upload --local --fail-on high``:
+
+* no triage: 5,072 kernel findings, 2,027 failing, 4.2 s;
+* ``--kernel-build-dir``: 3,030 set aside, kept 1,791 compiled / 103 undecidable / 148 without file data,
+  817 failing, 4.8 s;
+* ``--kernel-source-dir --kernel-config``: 2,903 set aside, kept 1,662 / 359 / 148, 872 failing, 9.8 s.
 """
 from __future__ import annotations
 
@@ -58,7 +69,7 @@ from tests.kernel_support import cmd_text, kernel_cna_record, write  # noqa: E40
 KERNEL_VERSION = "6.6.21"
 # (directory, compilation units, share of its units this board compiles, share of kernel CVEs in it).
 # Unit counts follow Linux 6.6 loosely (scaled to about half); CVE shares follow the kernel CNA's 2024-2025
-# records by directory (drivers ~57 %, net ~16 %, fs ~12 %, kernel/mm ~8 %, arch ~3 %, the rest ~4 %).
+# records by directory, roughly (here: drivers 46 %, net 17 %, fs 14 %, kernel 8 %, arch 4 %, mm 3 %, the rest 8 %).
 # A directory with several vendor/protocol children is a "family": ("drivers/net/ethernet", 40, ...) makes 40
 # children of it, `enabled` of them compiled.
 SUBSYSTEMS: Tuple[Tuple[str, int, float, float], ...] = (
