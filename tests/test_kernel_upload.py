@@ -115,6 +115,8 @@ def test_local_upload_sets_aside_what_was_not_compiled_and_gates_the_rest(
     assert main(["gate", str(out / "report.json"), "--fail-on", "high", "--json", str(out / "again.json")]) == 1
     again = json.loads((out / "again.json").read_text())
     assert {f["cve_id"] for f in again["findings"] if f["outcome"] == "fail"} == failing
+    assert {cve["cve_id"] for cve in again["kernel_triage"]["set_aside"]} == SET_ASIDE  # and says why
+    assert again["kernel_triage"]["counts"] == triage["counts"]
 
 
 def test_gate_passes_once_the_uncompiled_cves_are_set_aside(kernel: dict[str, Path]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import logging
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ from timesys_ci.cli.render import to_json
 from timesys_ci.cli.runtime import REDACTOR, command_line_of, compact, configured_client, emit, quiet
 from timesys_ci.gate.policy import GatePolicy, load_policy
 from timesys_ci.job.kernel_triage import (KernelTriageOptions, PreparedKernelTriage, filter_statements,
-                                          prepare_kernel_triage, triage_fetched_report)
+                                          prepare_kernel_triage, saved_triage, triage_fetched_report)
 from timesys_ci.job.local import cache_dir, local_service
 from timesys_ci.job.manifest_check import CheckedManifest, check_manifest
 from timesys_ci.job.publish import STDOUT, OutputOptions, write_outputs
@@ -294,6 +295,8 @@ def run_gate_command(args: argparse.Namespace) -> int:
     check_enrichment_files(policy, args)
     check_baseline(policy, None, online=False)
     report = load_report(args.report, base_url=args.base_url)
+    raw = json.loads(Path(args.report).read_text(encoding="utf-8"))  # load_report read it: it is valid JSON
+    triage = saved_triage(raw)
     scanned = Scanned(unknown_because="the report does not say; give --manifest-path to count them")
     if args.manifest_path:
         from timesys_ci.cli.runtime import read_input_text
@@ -301,6 +304,8 @@ def run_gate_command(args: argparse.Namespace) -> int:
         path = Path(args.manifest_path)
         scanned = _scanned(check_manifest(path, read_input_text(str(path), "manifest file")))
     outcome = evaluate_report(report, GateInputs(policy, kev_catalog=args.kev_catalog, epss_scores=args.epss_scores,
-                                                 online=False), manifest_path=args.manifest_path, scanned=scanned)
+                                                 online=False), manifest_path=args.manifest_path, scanned=scanned,
+                              notes=filter_statements(raw, triage))
+    outcome = dataclasses.replace(outcome, kernel_triage=triage)
     write_outputs(outcome, None, _outputs(args))
     return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED

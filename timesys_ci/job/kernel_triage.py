@@ -144,6 +144,25 @@ def apply_statuses(result: "TriageResult", manifest_token: Optional[str]) -> int
     return written
 
 
+def saved_triage(report: Any) -> Optional["KernelTriage"]:
+    """The kernel triage a saved report carries (`upload --save-report`, `kernel-triage -o`), for `gate`."""
+    from timesys_ci.outputs.outcome import KernelTriage, SetAsideCve
+
+    triage = report.get("kernel_triage") if isinstance(report, Mapping) else None
+    if not isinstance(triage, Mapping) or not isinstance(triage.get("counts"), Mapping):
+        return None
+    evidence = tuple(f"{info.get('kind')} ({info.get('strength')}) from {info.get('origin')}"
+                     for info in triage.get("evidence") or () if isinstance(info, Mapping))
+    set_aside = tuple(SetAsideCve(str(package), str(entry.get("version") or ""), str(entry.get("cve_id")),
+                                  str(entry["kernel_triage"].get("reason") or ""))
+                      for package, entries in (report.get("cves") or {}).items() if isinstance(entries, list)
+                      for entry in entries if isinstance(entry, Mapping)
+                      and isinstance(entry.get("kernel_triage"), Mapping)
+                      and entry["kernel_triage"].get("outcome") == "set_aside")
+    counts = {str(name): int(value) for name, value in triage["counts"].items() if isinstance(value, int)}
+    return KernelTriage(counts, evidence, "as the saved report records it", set_aside)
+
+
 def filter_statements(report: Any, kernel: Optional["KernelTriage"] = None) -> list[str]:
     """What the service's `filters` object says it did with kernel/U-Boot configs and filter_results (the local
     service states it; the real service does not), one note each for what was asked and not applied."""
