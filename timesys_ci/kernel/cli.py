@@ -9,20 +9,16 @@ import json
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.errors import UsageError
-from timesys_ci.gate.policy import load_policy
-from timesys_ci.job.local import cache_dir
-from timesys_ci.job.upload import GateInputs, evaluate_report
-from timesys_ci.kernel.discover import LoadedEvidence, load_evidence
 from timesys_ci.kernel.options import add_evidence_arguments, kernel_inputs
-from timesys_ci.kernel.records import FileData, record_file_data, store_file_data
-from timesys_ci.kernel.triage import TriageResult, triage_report
-from timesys_ci.outputs.atomic import write_atomic
-from timesys_ci.outputs.summary import kernel_triage_lines
-from timesys_ci.report import ReportError, parse_report
+
+if TYPE_CHECKING:  # the evaluators are loaded when the command runs, not at CLI start-up
+    from timesys_ci.kernel.discover import LoadedEvidence
+    from timesys_ci.kernel.records import FileData
+    from timesys_ci.kernel.triage import TriageResult
 
 HELP = "Set aside kernel CVEs whose affected files the build did not compile (offline)"
 STDOUT = "-"
@@ -52,7 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_kernel_triage)
 
 
-def _file_data(args: argparse.Namespace, stack: ExitStack) -> FileData:
+def _file_data(args: argparse.Namespace, stack: ExitStack) -> "FileData":
+    from timesys_ci.job.local import cache_dir
+    from timesys_ci.kernel.records import record_file_data, store_file_data
+
     if args.cve_records:
         if args.data:
             raise UsageError("--data and --cve-records: give one source of kernel file data")
@@ -61,6 +60,8 @@ def _file_data(args: argparse.Namespace, stack: ExitStack) -> FileData:
 
 
 def _read_report(path: Path) -> Any:
+    from timesys_ci.report import ReportError
+
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -70,6 +71,13 @@ def _read_report(path: Path) -> Any:
 
 
 def run_kernel_triage(args: argparse.Namespace) -> int:
+    from timesys_ci.gate.policy import load_policy
+    from timesys_ci.job.upload import GateInputs, evaluate_report
+    from timesys_ci.kernel.discover import load_evidence
+    from timesys_ci.kernel.triage import triage_report
+    from timesys_ci.outputs.atomic import write_atomic
+    from timesys_ci.report import parse_report
+
     policy = load_policy(args.policy, args.pyproject, {"fail_on": args.fail_on})
     report = _read_report(args.report)
     loaded = load_evidence(kernel_inputs(args))
@@ -91,8 +99,10 @@ def run_kernel_triage(args: argparse.Namespace) -> int:
     return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
 
 
-def write_summary(result: TriageResult, loaded: LoadedEvidence, origin: str, passed: bool, failing: int,
+def write_summary(result: "TriageResult", loaded: "LoadedEvidence", origin: str, passed: bool, failing: int,
                   out: TextIO) -> None:
+    from timesys_ci.outputs.summary import kernel_triage_lines
+
     lines = ["Kernel CVE triage"]
     lines += [f"  {line}" for line in kernel_triage_lines(result.summary(origin), MAX_LISTED)]
     lines += [f"  not used: {note}" for note in loaded.notes if "kernel sources listed" not in note]
