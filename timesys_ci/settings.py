@@ -445,3 +445,21 @@ def _check_url(value: str, name: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(f"{name}: expected an http:// or https:// URL, not {value!r}")
     return value
+
+
+ENV_CACHE = "TIMESYS_CI_CACHE"
+LOCAL_SERVICE_DIR = "local-service"
+
+
+def cache_dir(environ: Optional[Mapping[str, str]] = None) -> Path:
+    """`TIMESYS_CI_CACHE`, else `$XDG_CACHE_HOME/timesys-ci`, else `~/.cache/timesys-ci`."""
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_CACHE):
+        return Path(environ[ENV_CACHE])
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "timesys-ci"
+
+
+def local_data_dir(environ: Optional[Mapping[str, str]] = None) -> Path:
+    """The data dir of the embedded service (`upload --local`), which the `db` commands default to."""
+    return cache_dir(environ) / LOCAL_SERVICE_DIR

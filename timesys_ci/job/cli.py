@@ -23,7 +23,7 @@ from timesys_ci.cli.runtime import REDACTOR, command_line_of, compact, configure
 from timesys_ci.gate.policy import GatePolicy, load_policy
 from timesys_ci.job.kernel_triage import (KernelTriageOptions, PreparedKernelTriage, filter_statements,
                                           prepare_kernel_triage, saved_triage, triage_fetched_report)
-from timesys_ci.job.local import cache_dir, local_service
+from timesys_ci.job.local import local_service
 from timesys_ci.job.manifest_check import CheckedManifest, check_manifest
 from timesys_ci.job.publish import STDOUT, OutputOptions, write_outputs
 from timesys_ci.job.upload import GateInputs, UploadOptions, check_baseline, evaluate_report, fetch_report, upload
@@ -31,7 +31,9 @@ from timesys_ci.kernel.options import add_evidence_arguments, kernel_inputs
 from timesys_ci.outputs import github
 from timesys_ci.outputs.outcome import Scanned
 from timesys_ci.report import load_report, parse_report
-from timesys_ci.settings import CommandLine, Settings
+from timesys_ci.service import require_service_extra
+from timesys_ci.settings import CommandLine, Settings, local_data_dir
+from timesys_ci.vulndb.state import DEFAULT_MAX_AGE, parse_max_age, require_fresh
 
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
 UPLOAD_HELP = "Upload a manifest/SBOM, wait for the report and gate the build on it"
@@ -105,6 +107,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--local", action="store_true",
                      help="run against the embedded local service (offline; data in the user's cache)")
     run.add_argument("--local-data", type=Path, metavar="DIR", help="data dir of the embedded service (with --local)")
+    run.add_argument("--max-db-age", type=parse_max_age, metavar="AGE",
+                     help="with --local: warn when the vulnerability data is older (days, or 36h/7d/2w; default 7)")
+    run.add_argument("--require-fresh-db", action="store_true",
+                     help="with --local: exit 2 instead of warning when the vulnerability data is only the bundled "
+                          "sample or older than --max-db-age (nothing is uploaded)")
     run.add_argument("--save-report", metavar="FILE",
                      help="save the report JSON (for `timesys-ci gate`), as kernel triage left it")
     _add_kernel_triage_options(upload_parser)
@@ -156,8 +163,10 @@ def check_combinations(args: argparse.Namespace, options: UploadOptions) -> None
         if given:
             raise UsageError(f"--{given[0].replace('_', '-')} does nothing with --upload-only (no report is gated); "
                              f"add --wait-timeout SECONDS to wait for the report and gate it")
-    if args.local_data is not None and not args.local:
-        raise UsageError("--local-data applies only with --local")
+    for flag, value in (("--local-data", args.local_data is not None), ("--max-db-age", args.max_db_age is not None),
+                        ("--require-fresh-db", args.require_fresh_db)):
+        if value and not args.local:
+            raise UsageError(f"{flag} applies only with --local")
     if args.local:
         given = [flag for flag, value in (("--url", args.url), ("--key-file", args.key_file),
                                           ("--dash-config", args.dash_config)) if value]
@@ -192,6 +201,12 @@ def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
     if not args.local:
         yield configured_client(args)
         return
+    require_service_extra("--local")
+    from timesys_ci.vulndb.dbfile import freshness, vulndb_path  # the store needs the service extra
+
+    # Checked before the service starts: with --require-fresh-db, stale data stops the job here.
+    check = freshness(vulndb_path(args.local_data or local_data_dir()), args.max_db_age or DEFAULT_MAX_AGE)
+    args.db_warnings = require_fresh(check, args.require_fresh_db)
     with local_service(args.local_data) as local:
         flags = command_line_of(args)
         # The user's own key, URL and dashboard settings do not apply to the embedded service.
@@ -220,7 +235,7 @@ def _kernel_triage(args: argparse.Namespace, options: UploadOptions) -> Optional
         return None
     if args.kernel_data is not None and args.kernel_cve_records:
         raise UsageError("--kernel-data and --kernel-cve-records: give one source of kernel file data")
-    data_dir = args.kernel_data or (args.local_data if args.local else None) or cache_dir() / "local-service"
+    data_dir = args.kernel_data or (args.local_data if args.local else None) or local_data_dir()
     return prepare_kernel_triage(KernelTriageOptions(
         inputs, Path(data_dir), data_dir_given=args.kernel_data is not None,
         cve_records=tuple(args.kernel_cve_records or ()), apply=args.apply_triage, uploaded_config=uploaded,
@@ -266,7 +281,7 @@ def run_upload_command(args: argparse.Namespace) -> int:
                                       manifest_path=str(path), scanned=_scanned(manifest),
                                       notes=(*filter_statements(report, triaged.summary),
                                              *((local.browse_note(),) if local else ())),
-                                      warnings=triaged.warnings)
+                                      warnings=(*getattr(args, "db_warnings", ()), *triaged.warnings))
             outcome = dataclasses.replace(outcome, kernel_triage=triaged.summary)
     except timesys.VigilesError as exc:
         # Only what exits 3 (service, network) may be softened, never our own input errors (2).

@@ -49,14 +49,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _file_data(args: argparse.Namespace, stack: ExitStack) -> "FileData":
-    from timesys_ci.job.local import cache_dir
     from timesys_ci.kernel.records import record_file_data, store_file_data
+    from timesys_ci.settings import local_data_dir
 
     if args.cve_records:
         if args.data:
             raise UsageError("--data and --cve-records: give one source of kernel file data")
         return record_file_data(args.cve_records)
-    return stack.enter_context(store_file_data(args.data or cache_dir() / "local-service"))
+    return stack.enter_context(store_file_data(args.data or local_data_dir()))
 
 
 def _read_report(path: Path) -> Any:
