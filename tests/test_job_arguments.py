@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import fields
 
 from timesys_ci.cli.parser import build_parser
-from timesys_ci.job.arguments import UploadOptions, upload_argv
+from timesys_ci.job.arguments import UploadRequest, upload_argv
 
-EVERY_OPTION = UploadOptions(
+EVERY_OPTION = UploadRequest(
     "m.json", kernel_config="k.config", uboot_config="u.config", manifest_name="img", subfolder_name="nightly",
     upload_only=True, fail_on="high", policy="policy.toml", baseline="RPT0", wait_timeout="30", sarif="v.sarif",
     json="v.json", junit="v.xml", markdown="v.md", new_only=True, filter_results=True, on_service_error="warn",
@@ -14,13 +14,13 @@ EVERY_OPTION = UploadOptions(
     kernel_evidence_optional=True, apply_triage=True)
 
 
-def parsed(options: UploadOptions):
+def parsed(options: UploadRequest):
     return build_parser().parse_args(["upload", *upload_argv(options)])
 
 
 def test_unset_options_give_no_flags() -> None:
-    assert upload_argv(UploadOptions("m.json")) == ["m.json"]
-    assert upload_argv(UploadOptions("m.json", new_only=False, policy="")) == ["m.json", "--no-new-only"]
+    assert upload_argv(UploadRequest("m.json")) == ["m.json"]
+    assert upload_argv(UploadRequest("m.json", new_only=False, policy="")) == ["m.json", "--no-new-only"]
 
 
 def test_every_option_reaches_the_upload_parser() -> None:
@@ -33,15 +33,15 @@ def test_every_option_reaches_the_upload_parser() -> None:
                 "step_summary": False, "annotations": False, "kernel_build_dir": "kb", "kernel_source_dir": "ks",
                 "kernel_evidence_optional": True, "apply_triage": True}
     assert {name: str(args[name]) for name in expected} == {name: str(value) for name, value in expected.items()}
-    assert vars(parsed(UploadOptions("m.json", new_only=False)))["new_only"] is False
+    assert vars(parsed(UploadRequest("m.json", new_only=False)))["new_only"] is False
 
 
 def test_each_field_changes_the_arguments() -> None:
     """No field is silently dropped: unsetting any one of them changes the argument list."""
     full = upload_argv(EVERY_OPTION)
-    for field in fields(UploadOptions):
+    for field in fields(UploadRequest):
         if field.name == "manifest":
             continue
         default = field.default
-        changed = UploadOptions(**{**EVERY_OPTION.__dict__, field.name: default})
+        changed = UploadRequest(**{**EVERY_OPTION.__dict__, field.name: default})
         assert upload_argv(changed) != full, field.name

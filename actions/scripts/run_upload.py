@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Mapping, Optional
 
-from timesys_ci.job.arguments import UploadOptions, upload_argv
+from timesys_ci.job.arguments import UploadRequest, upload_argv
 
 EXIT_CONFIG = 2
 SOFT_FAILURES = (1, 3)
@@ -88,7 +88,7 @@ def discovered(env: Mapping[str, str]) -> tuple[str, Optional[str], Optional[str
     return str(found.manifest), as_text(found.kernel_config), as_text(found.uboot_config)
 
 
-def add_kernel_triage(env: Mapping[str, str], options: UploadOptions) -> dict[str, str]:
+def add_kernel_triage(env: Mapping[str, str], options: UploadRequest) -> dict[str, str]:
     """Kernel triage: the kernel-build-dir / kernel-source-dir inputs (strict), else the kernel a build-system
     discovery finds (found evidence that is unusable only warns); apply-triage writes the statuses back.
     Returns what the triage needs in the environment."""
@@ -113,12 +113,12 @@ def add_kernel_triage(env: Mapping[str, str], options: UploadOptions) -> dict[st
     return extra
 
 
-def upload_options(env: Mapping[str, str], extra_env: Optional[dict[str, str]] = None) -> UploadOptions:
+def upload_options(env: Mapping[str, str], extra_env: Optional[dict[str, str]] = None) -> UploadRequest:
     """The upload's options from the inputs; `extra_env` receives what kernel triage needs in the environment."""
     manifest, kernel, uboot = discovered(env)
     upload_only = boolean(env, "UPLOAD_ONLY", False)
     given = lambda name: text(env, name) or None  # noqa: E731
-    options = UploadOptions(
+    options = UploadRequest(
         manifest, kernel_config=given("KERNEL_CONFIG") or kernel, uboot_config=given("UBOOT_CONFIG") or uboot,
         manifest_name=given("MANIFEST_NAME"), subfolder_name=given("SUBFOLDER"), upload_only=upload_only,
         fail_on=given("SEVERITY_CUTOFF"), new_only=optional_boolean(env, "NEW_ONLY"), baseline=given("BASELINE"),

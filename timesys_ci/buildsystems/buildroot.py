@@ -19,7 +19,7 @@ from timesys_ci.buildsystems.br_manifest import build_manifest, check_show_info,
 from timesys_ci.buildsystems.envargs import add_gate_settings, env_value, parse_flag, start_options
 from timesys_ci.buildsystems.files import write_text_atomic
 from timesys_ci.buildsystems.kconfig import BuildrootConfig, expand_make_vars
-from timesys_ci.job.arguments import UploadOptions, upload_argv
+from timesys_ci.job.arguments import UploadRequest, upload_argv
 
 GENERATED_DIR = "timesys-ci"
 # linux-* build directories that are not the kernel.
@@ -198,7 +198,7 @@ def discover_buildroot(env: Mapping[str, str]) -> BuildArtifacts:
     return BuildArtifacts(manifest, kernel, uboot, kind)  # type: ignore[arg-type]
 
 
-def buildroot_upload_options(env: Mapping[str, str]) -> UploadOptions:
+def buildroot_upload_options(env: Mapping[str, str]) -> UploadRequest:
     """Discovery plus vigiles-buildroot (.config / VIGILES_*) and TIMESYS_CI_* settings."""
     artifacts = discover_buildroot(env)
     tree = buildroot_tree(env)

@@ -20,7 +20,7 @@ from timesys_ci.buildsystems.buildroot import buildroot_upload_env, buildroot_up
 from timesys_ci.buildsystems.envargs import on_failure_mode, parse_flag
 from timesys_ci.buildsystems.yocto import find_yocto_kernel, yocto_upload_options
 from timesys_ci.cli import exit_codes
-from timesys_ci.job.arguments import UploadOptions, upload_argv
+from timesys_ci.job.arguments import UploadRequest, upload_argv
 
 _MEANING = {exit_codes.GATE_FAILED: "gate failed", exit_codes.USAGE: "usage/config error",
             exit_codes.SERVICE: "service error"}
@@ -83,7 +83,7 @@ def kernel_environment(opts: argparse.Namespace, env: Mapping[str, str]) -> dict
     return merged
 
 
-def add_kernel_triage(program: str, options: UploadOptions, kernel: KernelTree, env: Mapping[str, str]
+def add_kernel_triage(program: str, options: UploadRequest, kernel: KernelTree, env: Mapping[str, str]
                       ) -> dict[str, str]:
     """Kernel triage for the kernel the build left behind: set on `options`; returns the environment it needs.
 
@@ -114,7 +114,7 @@ def add_kernel_triage(program: str, options: UploadOptions, kernel: KernelTree, 
 
 
 def _run(program: str, on_failure_arg: Optional[str], print_args: bool,
-         plan: Callable[[], tuple[UploadOptions, dict[str, str]]],
+         plan: Callable[[], tuple[UploadRequest, dict[str, str]]],
          kernel: Optional[Callable[[], KernelTree]] = None) -> int:
     env = os.environ
     on_failure = on_failure_arg or "fail"
@@ -169,7 +169,7 @@ def _buildroot_env(opts: argparse.Namespace) -> dict[str, str]:
 
 
 def run_buildroot(opts: argparse.Namespace) -> int:
-    def plan() -> tuple[UploadOptions, dict[str, str]]:
+    def plan() -> tuple[UploadRequest, dict[str, str]]:
         env = _buildroot_env(opts)
         return buildroot_upload_options(env), buildroot_upload_env(env)
 

@@ -1,4 +1,4 @@
-"""Map hook settings (environment / Kconfig values) onto the upload's `UploadOptions`.
+"""Map hook settings (environment / Kconfig values) onto an `UploadRequest` for the upload.
 
 Shared by the Yocto and Buildroot entries so both read `TIMESYS_CI_*` the same way.
 The upload command reads the key and dashboard config itself from
@@ -11,12 +11,12 @@ from typing import Literal, Mapping, Optional
 
 from timesys_ci.booleans import parse_bool
 from timesys_ci.buildsystems import BuildArtifacts, SettingError
-from timesys_ci.job.arguments import UploadOptions
+from timesys_ci.job.arguments import UploadRequest
 
 OnFailure = Literal["fail", "warn"]
 
 
-# TIMESYS_CI_<X> -> UploadOptions field taking a value.
+# TIMESYS_CI_<X> -> UploadRequest field taking a value.
 GATE_VALUE_SETTINGS: tuple[tuple[str, str], ...] = (
     ("TIMESYS_CI_FAIL_ON", "fail_on"),
     ("TIMESYS_CI_POLICY", "policy"),
@@ -28,7 +28,7 @@ GATE_VALUE_SETTINGS: tuple[tuple[str, str], ...] = (
     ("TIMESYS_CI_MARKDOWN", "markdown"),
     ("TIMESYS_CI_ON_SERVICE_ERROR", "on_service_error"),
 )
-# TIMESYS_CI_<X> -> UploadOptions switch (set when the setting is true).
+# TIMESYS_CI_<X> -> UploadRequest switch (set when the setting is true).
 GATE_FLAG_SETTINGS: tuple[tuple[str, str], ...] = (
     ("TIMESYS_CI_NEW_ONLY", "new_only"),
     ("TIMESYS_CI_FILTER_RESULTS", "filter_results"),
@@ -64,14 +64,14 @@ def on_failure_mode(env: Mapping[str, str]) -> OnFailure:
     return value  # type: ignore[return-value]
 
 
-def start_options(artifacts: BuildArtifacts) -> UploadOptions:
+def start_options(artifacts: BuildArtifacts) -> UploadRequest:
     """Manifest and the discovered config side files."""
     as_text = lambda path: str(path) if path else None  # noqa: E731
-    return UploadOptions(str(artifacts.manifest), kernel_config=as_text(artifacts.kernel_config),
+    return UploadRequest(str(artifacts.manifest), kernel_config=as_text(artifacts.kernel_config),
                          uboot_config=as_text(artifacts.uboot_config))
 
 
-def add_gate_settings(options: UploadOptions, env: Mapping[str, str]) -> None:
+def add_gate_settings(options: UploadRequest, env: Mapping[str, str]) -> None:
     """TIMESYS_CI_* gate and output settings (a build system's own setting, set first, wins);
     `warn` mode also softens service errors."""
     for name, field in GATE_VALUE_SETTINGS:

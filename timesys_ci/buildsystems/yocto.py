@@ -18,7 +18,7 @@ from typing import Mapping, Optional
 from timesys_ci.buildsystems import KERNEL_BUILD_DIR_ENV, KERNEL_SOURCE_DIR_ENV, BuildArtifacts, DiscoveryError, \
     KernelTree, explicit_kernel_dir, searched_message
 from timesys_ci.buildsystems.envargs import add_gate_settings, env_flag, env_value, start_options
-from timesys_ci.job.arguments import UploadOptions, upload_argv
+from timesys_ci.job.arguments import UploadRequest, upload_argv
 from timesys_ci.scope import package_scope
 
 MANIFEST_SUFFIX = "-cve.json"
@@ -239,7 +239,7 @@ def find_yocto_kernel(build_dir: Path, env: Mapping[str, str], *, tmpdir: Option
 
 def yocto_upload_options(build_dir: "Path | str", image: str, env: Mapping[str, str], *,
                          tmpdir: Optional[Path] = None, machine: Optional[str] = None,
-                         manifest: Optional[Path] = None) -> UploadOptions:
+                         manifest: Optional[Path] = None) -> UploadRequest:
     """Discovery plus the meta-timesys (VIGILES_*) and TIMESYS_CI_* settings."""
     artifacts = discover_yocto(Path(build_dir), image, env, tmpdir=tmpdir, machine=machine, manifest=manifest)
     options = start_options(artifacts)

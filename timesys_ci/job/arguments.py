@@ -2,7 +2,7 @@
 
 Every entry that runs the upload for someone else's settings — the GitHub Action
 (`INPUT_*`), the Yocto class and the Buildroot script (`VIGILES_*`, `TIMESYS_CI_*`,
-`.config`) — fills an `UploadOptions` from its own settings and calls
+`.config`) — fills an `UploadRequest` from its own settings and calls
 `upload_argv`, so a new upload flag is mapped in one place and every entry
 passes it the same way. Unset options become no flag at all, so the upload's own
 precedence (flags > --policy > pyproject.toml > defaults) still decides.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-# UploadOptions field -> upload option taking a value, in argument order.
+# UploadRequest field -> upload option taking a value, in argument order.
 _VALUE_OPTIONS: tuple[tuple[str, str], ...] = (
     ("kernel_config", "--kernel-config"), ("uboot_config", "--uboot-config"),
     ("manifest_name", "--manifest-name"), ("subfolder_name", "--subfolder-name"),
@@ -31,7 +31,7 @@ _KERNEL_OPTIONS: tuple[tuple[str, str], ...] = (
 
 
 @dataclass
-class UploadOptions:
+class UploadRequest:
     """The upload settings an entry resolved; None / False means "not set": no flag."""
 
     manifest: str
@@ -69,7 +69,7 @@ class UploadOptions:
         return bool(self.kernel_build_dir or self.kernel_source_dir)
 
 
-def upload_argv(options: UploadOptions) -> list[str]:
+def upload_argv(options: UploadRequest) -> list[str]:
     """The arguments after `upload`: the manifest, then one flag per option that is set."""
     args = [options.manifest]
 
