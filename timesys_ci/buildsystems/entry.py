@@ -19,11 +19,11 @@ from timesys_ci.buildsystems import (KERNEL_BUILD_DIR_ENV, KERNEL_CONFIG_ENV, KE
 from timesys_ci.buildsystems.buildroot import buildroot_upload_env, buildroot_upload_options, find_buildroot_kernel
 from timesys_ci.buildsystems.envargs import on_failure_mode, parse_flag
 from timesys_ci.buildsystems.yocto import find_yocto_kernel, yocto_upload_options
-from timesys_ci.cli import exit_codes
+from timesys_ci import exits
 from timesys_ci.job.arguments import UploadRequest, upload_argv
 
-_MEANING = {exit_codes.GATE_FAILED: "gate failed", exit_codes.USAGE: "usage/config error",
-            exit_codes.SERVICE: "service error"}
+_MEANING = {exits.GATE_FAILED: "gate failed", exits.USAGE: "usage/config error",
+            exits.SERVICE: "service error"}
 
 
 def run_upload(args: list[str], env_overrides: Optional[Mapping[str, str]] = None) -> int:
@@ -55,10 +55,10 @@ def environment(overrides: Mapping[str, str]) -> Iterator[None]:
 
 def finish(code: int, on_failure: str, program: str) -> int:
     """Apply warn mode: report the failure, keep the build going."""
-    if code != exit_codes.OK and on_failure == "warn":
+    if code != exits.OK and on_failure == "warn":
         print(f"{program}: WARNING: {_MEANING.get(code, f'exit {code}')} (exit {code}); "
               "continuing because on-failure is 'warn'", file=sys.stderr)
-        return exit_codes.OK
+        return exits.OK
     return code
 
 
@@ -125,10 +125,10 @@ def _run(program: str, on_failure_arg: Optional[str], print_args: bool,
             extra_env = {**extra_env, **add_kernel_triage(program, options, kernel(), env)}
     except BuildSystemError as exc:
         print(f"{program}: error: {exc}", file=sys.stderr)
-        return finish(exit_codes.USAGE, on_failure, program)
+        return finish(exits.USAGE, on_failure, program)
     if print_args:
         print(json.dumps(upload_argv(options)))
-        return exit_codes.OK
+        return exits.OK
     if on_failure == "warn" and options.on_service_error is None:
         options.on_service_error = "warn"
     return finish(run_upload(upload_argv(options), extra_env), on_failure, program)

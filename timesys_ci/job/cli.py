@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import timesys
-from timesys_ci.cli import exit_codes
+from timesys_ci import exits
 from timesys_ci.cli.commands import find_command
 from timesys_ci.cli.dispatch import library_kwargs, progress_message
-from timesys_ci.cli.errors import exit_code_for
 from timesys_ci.cli.parser import add_args
 from timesys_ci.cli.progress import Progress
-from timesys_ci.cli.errors import UsageError
 from timesys_ci.cli.render import to_json
 from timesys_ci.cli.runtime import REDACTOR, command_line_of, compact, configured_client, emit, quiet
+from timesys_ci.exits import UsageError, exit_code_for
 from timesys_ci.gate.policy import GatePolicy, load_policy
 from timesys_ci.job.kernel_triage import (KernelTriageOptions, PreparedKernelTriage, filter_statements,
                                           prepare_kernel_triage, saved_triage, triage_fetched_report)
@@ -258,7 +257,7 @@ def run_upload_command(args: argparse.Namespace) -> int:
                            dry_run=client.dry_run)
             if client.dry_run:
                 emit(args, upload(manifest, options))
-                return exit_codes.OK
+                return exits.OK
             with Progress(progress_message(MANIFEST_UPLOAD, args, {"manifest": text}), enabled=not quiet(args)):
                 result = upload(manifest, options)
             report = fetch_report(result, options)
@@ -269,7 +268,7 @@ def run_upload_command(args: argparse.Namespace) -> int:
                     sys.stdout.write(to_json(stored, compact=compact(args)) + "\n")
                 else:
                     emit(args, stored)
-                return exit_codes.OK
+                return exits.OK
             local = getattr(args, "local_service", None)
             triaged = triage_fetched_report(report, kernel, source=f"report of {path}",
                                             manifest_token=result.get("manifest_token") or report.get("manifest_token"))
@@ -285,11 +284,11 @@ def run_upload_command(args: argparse.Namespace) -> int:
             outcome = dataclasses.replace(outcome, kernel_triage=triaged.summary)
     except timesys.VigilesError as exc:
         # Only what exits 3 (service, network) may be softened, never our own input errors (2).
-        if args.on_service_error == "warn" and exit_code_for(exc) == exit_codes.SERVICE:
+        if args.on_service_error == "warn" and exit_code_for(exc) == exits.SERVICE:
             return _warn_service_error(exc)
         raise
     write_outputs(outcome, report, outputs)
-    return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
+    return exits.OK if outcome.passed else exits.GATE_FAILED
 
 
 def _scanned(manifest: CheckedManifest) -> Scanned:
@@ -302,7 +301,7 @@ def _warn_service_error(exc: BaseException) -> int:
     sys.stderr.write(f"timesys-ci: warning: service error, gate not evaluated (--on-service-error warn): {message}\n")
     if github.running_on_github():
         sys.stdout.write(f"::warning title=Vigiles::{github.escape_data('service error, gate not evaluated: ' + message)}\n")
-    return exit_codes.OK
+    return exits.OK
 
 
 def run_gate_command(args: argparse.Namespace) -> int:
@@ -323,4 +322,4 @@ def run_gate_command(args: argparse.Namespace) -> int:
                               notes=filter_statements(raw, triage))
     outcome = dataclasses.replace(outcome, kernel_triage=triage)
     write_outputs(outcome, None, _outputs(args))
-    return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
+    return exits.OK if outcome.passed else exits.GATE_FAILED

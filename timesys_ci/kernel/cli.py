@@ -11,8 +11,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from timesys_ci.cli import exit_codes
-from timesys_ci.cli.errors import UsageError
+from timesys_ci import exits
+from timesys_ci.exits import UsageError
 from timesys_ci.kernel.options import add_evidence_arguments, kernel_inputs
 
 if TYPE_CHECKING:  # the evaluators are loaded when the command runs, not at CLI start-up
@@ -96,7 +96,7 @@ def run_kernel_triage(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
         write_summary(result, loaded, data.origin, outcome.passed, len(outcome.result.failing), sys.stdout)
-    return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
+    return exits.OK if outcome.passed else exits.GATE_FAILED
 
 
 def write_summary(result: "TriageResult", loaded: "LoadedEvidence", origin: str, passed: bool, failing: int,

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Optional, TextIO
 
 from timesys.exceptions import ConfigurationError
-from timesys_ci.cli import exit_codes
-from timesys_ci.cli.errors import UsageError
+from timesys_ci import exits
+from timesys_ci.exits import UsageError
 from timesys_ci.cli.progress import human_size
 from timesys_ci.cli.render import table, use_color
 from timesys_ci.cli.runtime import REDACTOR, command_line_of, emit, quiet, wants_json
@@ -215,12 +215,12 @@ def run_update(args: argparse.Namespace) -> int:
     summary = update(data_dir, options)
     if as_json:
         emit(args, summary.to_json())
-        return exit_codes.OK
+        return exits.OK
     for result in summary.results:
         if result.files:
             stream.write(f"{result.source}: {result.imported} records imported\n")
     stream.write(f"{summary.database}: {_counts_text(summary.counts)}\n")
-    return exit_codes.OK
+    return exits.OK
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -260,12 +260,12 @@ def run_status(args: argparse.Namespace) -> int:
     status = status_of(data_dir_of(args), args.max_db_age)
     if wants_json(args):
         emit(args, status)
-        return exit_codes.OK
+        return exits.OK
     out = sys.stdout
     if not status["exists"]:
         out.write(f"{status['database']}: no vulnerability database yet (the service loads the bundled sample "
                   "on first start); run `timesys-ci db update` or `db import`\n")
-        return exit_codes.OK
+        return exits.OK
     out.write(f"database: {status['database']} ({human_size(status['size'])})\n")
     out.write(f"records:  {_counts_text(status['counts'])}\n")
     if status["sources"]:
@@ -277,7 +277,7 @@ def run_status(args: argparse.Namespace) -> int:
         out.write(f"imported from {imported.get('file')} (exported {imported.get('created')}) at "
                   f"{imported.get('at')}\n")
     out.write(f"warning: {status['warning']}\n" if status["warning"] else "freshness: ok\n")
-    return exit_codes.OK
+    return exits.OK
 
 
 # -- export / import --------------------------------------------------------------------------------
@@ -291,13 +291,13 @@ def run_export(args: argparse.Namespace) -> int:
     result = bundle.export_bundle(data_dir, args.file)
     if wants_json(args):
         emit(args, result)
-        return exit_codes.OK
+        return exits.OK
     check = dbfile.freshness(dbfile.vulndb_path(data_dir))
     sys.stdout.write(f"saved {result['file']} ({human_size(Path(result['file']).stat().st_size)}): "
                      f"{_counts_text(result['counts'])}\nsha256 {result['file_sha256']}  {result['file']}\n")
     if check.warning and not quiet(args):
         sys.stderr.write(f"timesys-ci: warning: {check.warning}\n")
-    return exit_codes.OK
+    return exits.OK
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -308,10 +308,10 @@ def run_import(args: argparse.Namespace) -> int:
     manifest = bundle.import_bundle(data_dir, args.file, expected_sha256=args.sha256)
     if wants_json(args):
         emit(args, manifest)
-        return exit_codes.OK
+        return exits.OK
     sys.stdout.write(f"imported {args.file} (exported {manifest.get('created')} by {manifest.get('tool')}): "
                      f"{_counts_text(manifest.get('counts') or {})}\n")
     warning = dbfile.freshness(dbfile.vulndb_path(data_dir)).warning
     if warning and not quiet(args):
         sys.stderr.write(f"timesys-ci: warning: {warning}\n")
-    return exit_codes.OK
+    return exits.OK
