@@ -31,3 +31,37 @@ def test_importing_the_client_library_loads_no_heavy_package() -> None:
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
     assert "timesys" in loaded and "requests" in loaded
     assert not loaded & set(HEAVY), f"import timesys pulled in {sorted(loaded & set(HEAVY))}"
+
+
+CLI_PROBE = """
+import contextlib, io, json, sys
+from timesys_ci.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(sys.argv[1:])
+print(json.dumps([code, sorted({name.split(".")[0] for name in sys.modules}), sorted(sys.modules)]))
+"""
+
+
+def _cli_modules(*argv: str) -> tuple[int, set[str], set[str]]:
+    result = subprocess.run([sys.executable, "-c", CLI_PROBE, *argv], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    code, packages, modules = json.loads(result.stdout.strip().splitlines()[-1])
+    return code, set(packages), set(modules)
+
+
+def test_help_imports_no_command_module() -> None:
+    code, packages, modules = _cli_modules("--help")
+    assert code == 0
+    assert not packages & {"pydantic", "pydantic_core", "requests", "werkzeug", "waitress", "sqlite3"}, packages
+    commands = {"timesys_ci.cli.commands", "timesys_ci.cli.builtins", "timesys_ci.job.cli",
+                "timesys_ci.buildsystems.entry", "timesys_ci.service.commands", "timesys_ci.kernel.cli",
+                "timesys_ci.vulndb.commands", "timesys_ci.settings", "timesys_ci.cli.runtime"}
+    assert not modules & commands, sorted(modules & commands)
+
+
+def test_a_command_help_imports_only_that_command() -> None:
+    code, packages, modules = _cli_modules("heartbeat", "--help")
+    assert code == 0 and "timesys_ci.cli.commands" in modules
+    assert not packages & {"pydantic", "pydantic_core", "werkzeug", "waitress", "sqlite3"}, packages
+    assert not modules & {"timesys_ci.job.cli", "timesys_ci.vulndb.commands", "timesys_ci.service.commands",
+                          "timesys_ci.settings"}

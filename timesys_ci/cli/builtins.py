@@ -11,7 +11,7 @@ from timesys_ci.cli.render import table, use_color
 from timesys_ci.cli.runtime import emit, settings_from_args, wants_json
 
 if TYPE_CHECKING:
-    from timesys_ci.cli.parser import CommandTree
+    from timesys_ci.cli.parser import LazyCommands
 
 
 def run_version(args: argparse.Namespace) -> int:
@@ -35,22 +35,22 @@ def run_config_show(args: argparse.Namespace) -> int:
 def run_completion(args: argparse.Namespace) -> int:
     from timesys_ci.cli.completion import script
 
+    args._root_parser.commands.define_all()  # every command, for the completion script
     sys.stdout.write(script(args._root_parser, args.shell))
     return exit_codes.OK
 
 
-def register_version(tree: "CommandTree") -> None:
-    tree.add(("version",), "Print the version (needs no key)").set_defaults(func=run_version)
-
-
-def register(tree: "CommandTree") -> None:
+def register(commands: "LazyCommands") -> None:
+    """version, config show, doctor, completion (listed, with their help, in `timesys_ci.cli.registry`)."""
     from timesys_ci.cli.doctor import run_doctor
+    from timesys_ci.cli.parser import CommandTree
+    from timesys_ci.cli.registry import listed_help
 
-    tree.group_help[("config",)] = "the effective configuration"
+    tree = CommandTree(commands)
+    tree.add(("version",), listed_help("version")).set_defaults(func=run_version)
     tree.add(("config", "show"), "Show the effective settings and where each comes from (key redacted)") \
         .set_defaults(func=run_config_show)
-    tree.add(("doctor",), "Check the configuration, TLS and a heartbeat, and say what to fix") \
-        .set_defaults(func=run_doctor)
-    completion = tree.add(("completion",), "Print a shell completion script (bash or zsh)")
+    tree.add(("doctor",), listed_help("doctor")).set_defaults(func=run_doctor)
+    completion = tree.add(("completion",), listed_help("completion"))
     completion.add_argument("shell", choices=("bash", "zsh"), help="the shell")
     completion.set_defaults(func=run_completion, _root_parser=tree.root)

@@ -146,16 +146,11 @@ _MOVE_ARGS = (A(("manifest-tokens",), "sbom_tokens", "SBOM tokens", nargs="+"),
                      A(("-f", "--folder-token"), "target_folder_token", "target folder")), required=True),
               A(("-i", "--include-history"), "include_history", "include the SBOMs' report history", kind="flag"))
 
+#: The groups below the top level (top-level ones are described in `timesys_ci.cli.registry.LISTED`).
 GROUPS: tuple[Group, ...] = (
-    Group(("manifest",), "SBOMs (called manifests by the API): list, upload, download, rescan, move"),
     Group(("manifest", "custom-score"), "custom CVE scores in an SBOM"),
-    Group(("report",), "vulnerability reports: download, compare"),
-    Group(("folder",), "folders inside groups"),
-    Group(("group",), "groups: members, settings, activity log"),
     Group(("group", "settings"), "a group's vulnerability-matching settings"),
     Group(("group", "members"), "a group's members"),
-    Group(("cves",), "CVE lookups and triage statuses"),
-    Group(("product",), "products (LinuxLink API flavour)"),
 )
 
 COMMANDS: tuple[Command, ...] = (
@@ -311,3 +306,12 @@ COMMANDS: tuple[Command, ...] = (
 def find_command(words: tuple[str, ...]) -> Command:
     """The table entry of a command (other commands reuse its arguments, e.g. `upload` those of `manifest upload`)."""
     return next(command for command in COMMANDS if command.words == words)
+
+
+def register(subparsers: Any) -> None:
+    """Every command of the table (listed in `timesys_ci.cli.registry`), with its groups' parsers."""
+    from timesys_ci.cli.parser import CommandTree, add_command_arguments
+
+    tree = CommandTree(subparsers)
+    for command in COMMANDS:
+        add_command_arguments(tree.add(command.words, command.summary(), command.aliases), command)

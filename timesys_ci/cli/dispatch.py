@@ -9,14 +9,18 @@ from typing import Any
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.errors import UsageError
 from timesys_ci.cli.progress import Progress, human_size
-from timesys_ci.cli.runtime import configured_client, emit, quiet, read_input_text, write_binary
 from timesys_ci.cli.table import Arg, Command
+
+# The settings and output helpers (`timesys_ci.cli.runtime`: pydantic, the client) are imported by the
+# functions that run a command, so defining a command for `COMMAND --help` does not load them.
 
 
 def _converted(arg: Arg, value: Any) -> Any:
     if arg.kind == "csv":
         return [item.strip() for item in value.split(",")]
     if arg.kind == "file_text":
+        from timesys_ci.cli.runtime import read_input_text
+
         name = next((flag for flag in arg.flags if flag.startswith("--")), arg.flags[0])
         return read_input_text(value, name.lstrip("-").replace("-", " ").replace("_", " ") + " file")
     if arg.strip and isinstance(value, str):
@@ -54,6 +58,8 @@ def progress_message(command: Command, args: argparse.Namespace, kwargs: dict[st
 
 def run_command(args: argparse.Namespace) -> int:
     """`func` of every table command."""
+    from timesys_ci.cli.runtime import configured_client, emit, quiet, write_binary
+
     command: Command = args._command
     if command.output == "bytes" and getattr(args, "stdout", False) and getattr(args, "json", False):
         raise UsageError("--json cannot be combined with --stdout (the file's bytes go to stdout)")

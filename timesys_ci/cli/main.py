@@ -7,10 +7,8 @@ import traceback
 from typing import Optional, Sequence
 
 from timesys_ci.cli import exit_codes
-from timesys_ci.cli.errors import exit_code_for
 from timesys_ci.cli.parser import build_parser
 from timesys_ci.cli.render import set_color_mode
-from timesys_ci.cli.runtime import REDACTOR, configure_logging, log_level
 
 PROG_NAMES = ("timesys-ci", "vigiles")
 
@@ -21,6 +19,8 @@ def program_name(argv0: Optional[str] = None) -> str:
 
 
 def _error(prog: str, message: str) -> None:
+    from timesys_ci.cli.runtime import REDACTOR
+
     one_line = " ".join(REDACTOR.clean(message).split())
     sys.stderr.write(f"{prog}: error: {one_line}\n")
 
@@ -32,6 +32,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2, already reported on one line)
         return exc.code if isinstance(exc.code, int) else exit_codes.USAGE
+    # Only now, with a command to run: the settings, the client and their imports.
+    from timesys_ci.cli.errors import exit_code_for
+    from timesys_ci.cli.runtime import REDACTOR, configure_logging, log_level
+
     debug = bool(getattr(args, "debug", False))
     if getattr(args, "quiet", False) and (debug or getattr(args, "verbose", False)):
         _error(prog, "-q/--quiet cannot be combined with -v/--verbose or --debug")

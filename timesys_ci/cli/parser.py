@@ -4,14 +4,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from dataclasses import dataclass
-from typing import Any, Iterator, NoReturn, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, NoReturn, Optional, Sequence, Union
 
-from timesys_ci.cli import exit_codes
-from timesys_ci.cli.commands import COMMANDS, GROUPS
-from timesys_ci.cli.dispatch import run_command
+from timesys_ci.cli import exit_codes, registry
 from timesys_ci.cli.render import COLOR_MODES
-from timesys_ci.cli.table import Arg, Command, OneOf, option_strings, spellings
+from timesys_ci.cli.table import option_strings, spellings
+
+if TYPE_CHECKING:
+    from timesys_ci.cli.table import Arg, Command, OneOf
 
 DESCRIPTION = "Vigiles SBOM vulnerability management from the command line and CI."
 EPILOG = ("Global options may also follow the command (long forms only). Settings come from flags, then "
@@ -33,8 +33,7 @@ class CLIParser(argparse.ArgumentParser):
         sys.exit(exit_codes.USAGE)
 
 
-@dataclass(frozen=True)
-class GlobalOption:
+class GlobalOption(NamedTuple):
     flags: tuple[str, ...]
     dest: str
     help: str
@@ -90,7 +89,7 @@ def add_global_options(parser: argparse.ArgumentParser, trailing: bool = False) 
         parser.add_argument(*strings, **kwargs)
 
 
-def _add_arg(container: Any, arg: Arg) -> None:
+def _add_arg(container: Any, arg: "Arg") -> None:
     kwargs: dict[str, Any] = {"help": arg.help}
     if arg.positional:
         kwargs.update(metavar=arg.flags[0], choices=arg.choices, nargs=arg.nargs)
@@ -109,8 +108,10 @@ def _add_arg(container: Any, arg: Arg) -> None:
                            **{k: v for k, v in kwargs.items() if v is not None or k == "default"})
 
 
-def add_args(container: Any, items: Sequence[Union[Arg, OneOf]]) -> None:
+def add_args(container: Any, items: Sequence[Union["Arg", "OneOf"]]) -> None:
     """Add table arguments to a parser or an argument group (also used by commands outside the table)."""
+    from timesys_ci.cli.table import OneOf
+
     for item in items:
         if isinstance(item, OneOf):
             group = container.add_mutually_exclusive_group(required=item.required)
@@ -120,7 +121,9 @@ def add_args(container: Any, items: Sequence[Union[Arg, OneOf]]) -> None:
             _add_arg(container, item)
 
 
-def add_command_arguments(parser: argparse.ArgumentParser, command: Command) -> None:
+def add_command_arguments(parser: argparse.ArgumentParser, command: "Command") -> None:
+    from timesys_ci.cli.dispatch import run_command
+
     add_args(parser, command.args)
     if command.output == "bytes":
         target = parser.add_mutually_exclusive_group(required=True)
@@ -130,14 +133,87 @@ def add_command_arguments(parser: argparse.ArgumentParser, command: Command) -> 
     parser.set_defaults(func=run_command, _command=command)
 
 
+class LazyCommands(argparse._SubParsersAction):
+    """The top-level commands: listed from `registry.LISTED`, each defined when the command line names it.
+
+    `--help` and usage errors need only the names and one-line helps, so each listed command starts as an
+    empty placeholder parser; when argparse reaches the command's word, the module that defines it is
+    imported and its `register(subparsers)` replaces the placeholder (same listing, same help line) with
+    the real parser. Nothing of a command's module is imported unless that command runs.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.root: Optional[argparse.ArgumentParser] = None
+        self._placeholders: dict[str, registry.Listed] = {}  # name or alias -> its entry, until defined
+        self._imported: set[str] = set()
+        self._new: list[argparse.ArgumentParser] = []  # parsers added by the module being imported
+
+    def add_listed(self, entry: registry.Listed) -> None:
+        super().add_parser(entry.name, aliases=list(entry.aliases), help=entry.help)
+        for name in (entry.name, *entry.aliases):
+            self._placeholders[name] = entry
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        entry = self._placeholders.get(name)
+        if entry is None:
+            parser = super().add_parser(name, **kwargs)
+            self._new.append(parser)
+            return parser
+        # A listed command being defined: its line in the listing (name, aliases, help) is the list's.
+        kwargs.pop("help", None)
+        names = (name, *kwargs.pop("aliases", ()), *entry.aliases)
+        kwargs.setdefault("prog", f"{self._prog_prefix} {name}")
+        parser = self._parser_class(**kwargs)
+        for each in names:
+            self._name_parser_map[each] = parser
+            self._placeholders.pop(each, None)
+        self._new.append(parser)
+        return parser
+
+    def define(self, name: str) -> None:
+        """Import the module defining command `name` (if it is still a placeholder) and register it."""
+        entry = self._placeholders.get(name)
+        if entry is None or entry.module in self._imported:
+            return
+        self._imported.add(entry.module)
+        self.register_module(entry.module)
+
+    def register_module(self, module_name: str) -> None:
+        """Import a command module, let it `register(self)`, and give its commands the trailing global options."""
+        self._new = []
+        importlib.import_module(module_name).register(self)
+        for parser in self._new:
+            add_trailing_global_options(parser)
+        self._new = []
+
+    def define_all(self) -> None:
+        for entry in registry.LISTED:
+            self.define(entry.name)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: Optional[str] = None) -> None:
+        self.define(values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
+def add_trailing_global_options(parser: argparse.ArgumentParser) -> None:
+    for leaf in leaf_parsers(parser):
+        add_global_options(leaf, trailing=True)
+
+
 class CommandTree:
     """Adds parsers for word paths, creating intermediate `manifest`, `group settings`... nodes on demand."""
 
-    def __init__(self, root: argparse.ArgumentParser) -> None:
-        self.root = root
-        self.nodes: dict[tuple[str, ...], Any] = {
-            (): root.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=CLIParser)}
-        self.group_help = {group.words: group.help for group in GROUPS}
+    def __init__(self, commands: LazyCommands) -> None:
+        from timesys_ci.cli.commands import GROUPS
+
+        assert commands.root is not None
+        self.root = commands.root
+        self.nodes: dict[tuple[str, ...], Any] = {(): commands}
+        # Top-level groups (`manifest`, `config`...) are described in the registry's list, deeper ones in GROUPS.
+        self.group_help = {(entry.name,): entry.help for entry in registry.LISTED}
+        self.group_help.update((group.words, group.help) for group in GROUPS)
 
     def subparsers(self, words: tuple[str, ...]) -> Any:
         if words not in self.nodes:
@@ -169,24 +245,33 @@ def leaf_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentP
             stack.extend(action.choices.values())
 
 
+class _VersionAction(argparse._VersionAction):
+    """`--version`: the version is looked up only when asked for (it reads the installed distribution)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: Optional[str] = None) -> None:
+        from timesys.core.version import tool_version
+
+        self.version = f"{parser.prog} {tool_version()}"
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser(prog: str = "timesys-ci", extra_modules: Optional[Sequence[str]] = None) -> CLIParser:
-    from timesys_ci.cli import builtins, registry
+    """The whole command line; each listed command is defined (its module imported) when it is parsed.
 
-    import timesys
-
+    `LazyCommands.define_all()` on `parser.commands` defines every command at once (shell completion does).
+    """
     parser = CLIParser(prog=prog, description=DESCRIPTION, epilog=EPILOG)
-    parser.add_argument("--version", action="version", version=f"{prog} {timesys.__version__}",
-                        help="print the version and exit")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     add_global_options(parser)
-    tree = CommandTree(parser)
-    builtins.register_version(tree)
-    for command in COMMANDS:
-        add_command_arguments(tree.add(command.words, command.summary(), command.aliases), command)
-    builtins.register(tree)
+    parser.register("action", "parsers", LazyCommands)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=CLIParser)
+    assert isinstance(commands, LazyCommands)
+    commands.root = parser
+    parser.commands = commands  # type: ignore[attr-defined]
+    for entry in registry.LISTED:
+        commands.add_listed(entry)
     modules = registry.EXTRA_COMMAND_MODULES if extra_modules is None else extra_modules
     for module_name in modules:
-        importlib.import_module(module_name).register(tree.nodes[()])
-    for leaf in leaf_parsers(parser):
-        if leaf is not parser:
-            add_global_options(leaf, trailing=True)
+        commands.register_module(module_name)
     return parser

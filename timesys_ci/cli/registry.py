@@ -1,6 +1,12 @@
-"""The one registration point for commands written outside the command table.
+"""The one registration point for commands: the list of top-level commands, and where each is defined.
 
-Add the module's import path to `EXTRA_COMMAND_MODULES` (e.g. "timesys_ci.upload.cli").
+`LISTED` names every top-level command with its one-line help and the module that defines it. `--help`
+is printed from this list alone; a command's module (its argparse set-up and its implementation, with
+their imports: pydantic, the service, the database...) is imported only when the command line names that
+command (`timesys_ci.cli.parser.LazyCommands`). A test checks the list against what the modules register.
+
+A new command module: add a `Listed` entry per top-level command it registers (or, for a module that
+should be imported at every start, its import path to `EXTRA_COMMAND_MODULES`).
 Contract for such a module:
 
 * It defines `register(subparsers) -> None`. `subparsers` is the top-level
@@ -35,10 +41,53 @@ Contract for such a module:
 """
 from __future__ import annotations
 
-EXTRA_COMMAND_MODULES: list[str] = [
-    "timesys_ci.job.cli",
-    "timesys_ci.buildsystems.entry",
-    "timesys_ci.service.commands",
-    "timesys_ci.kernel.cli",  # kernel-triage
-    "timesys_ci.vulndb.commands",  # db update|status|export|import
-]
+from typing import NamedTuple
+
+
+class Listed(NamedTuple):
+    """A top-level command as `--help` lists it, and the module whose `register(subparsers)` defines it."""
+
+    name: str
+    help: str
+    module: str
+    aliases: tuple[str, ...] = ()
+
+
+_TABLE = "timesys_ci.cli.commands"  # the API commands of the command table (and their groups)
+_BUILTINS = "timesys_ci.cli.builtins"
+
+#: Every top-level command, in `--help` order.
+LISTED: tuple[Listed, ...] = (
+    Listed("version", "Print the version (needs no key)", _BUILTINS),
+    Listed("heartbeat", "Check authentication and server availability", _TABLE, ("test",)),
+    Listed("about", "Application and database versions", _TABLE),
+    Listed("manifest", "SBOMs (called manifests by the API): list, upload, download, rescan, move", _TABLE),
+    Listed("report", "vulnerability reports: download, compare", _TABLE),
+    Listed("folder", "folders inside groups", _TABLE),
+    Listed("group", "groups: members, settings, activity log", _TABLE),
+    Listed("cves", "CVE lookups and triage statuses", _TABLE),
+    Listed("product", "products (LinuxLink API flavour)", _TABLE),
+    Listed("config", "the effective configuration", _BUILTINS),
+    Listed("doctor", "Check the configuration, TLS and a heartbeat, and say what to fix", _BUILTINS),
+    Listed("completion", "Print a shell completion script (bash or zsh)", _BUILTINS),
+    Listed("upload", "Upload a manifest/SBOM, wait for the report and gate the build on it", "timesys_ci.job.cli"),
+    Listed("gate", "Apply the gate to a saved report (offline)", "timesys_ci.job.cli"),
+    Listed("yocto", "Upload and gate a Yocto image's Vigiles manifest (meta-timesys) or SPDX.",
+           "timesys_ci.buildsystems.entry"),
+    Listed("buildroot", "Upload and gate a Buildroot build (vigiles-buildroot manifest or show-info).",
+           "timesys_ci.buildsystems.entry"),
+    Listed("service", "run and manage the local Vigiles-compatible service", "timesys_ci.service.commands"),
+    Listed("kernel-triage", "Set aside kernel CVEs whose affected files the build did not compile (offline)",
+           "timesys_ci.kernel.cli"),
+    Listed("db", "the local vulnerability database: update, status, export, import", "timesys_ci.vulndb.commands"),
+)
+
+
+
+def listed_help(name: str) -> str:
+    """The one-line help of a listed top-level command."""
+    return next(entry.help for entry in LISTED if entry.name == name)
+
+
+#: Modules imported at every start (each `register(subparsers)` adds commands not in `LISTED`).
+EXTRA_COMMAND_MODULES: list[str] = []
