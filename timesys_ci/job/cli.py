@@ -18,7 +18,7 @@ from timesys_ci.cli.parser import add_args
 from timesys_ci.cli.progress import Progress
 from timesys_ci.cli.render import to_json
 from timesys_ci.cli.runtime import REDACTOR, command_line_of, compact, configured_client, emit, quiet
-from timesys_ci.exits import UsageError, exit_code_for
+from timesys_ci.errors import UsageError, exit_code_for
 from timesys_ci.gate.policy import GatePolicy, load_policy
 from timesys_ci.job.kernel_triage import (KernelTriageOptions, PreparedKernelTriage, filter_statements,
                                           prepare_kernel_triage, saved_triage, triage_fetched_report)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from timesys_ci import exits
-from timesys_ci.exits import UsageError
+from timesys_ci.errors import UsageError
 from timesys_ci.kernel.options import add_evidence_arguments, kernel_inputs
 
 if TYPE_CHECKING:  # the evaluators are loaded when the command runs, not at CLI start-up

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from timesys_ci.exits import UsageError
+from timesys_ci.errors import UsageError
 from timesys_ci.service import address, require_service_extra
 
 DEFAULT_PORT = address.DEFAULT_PORT

@@ -16,7 +16,7 @@ from typing import Any, Optional, TextIO
 
 from timesys.exceptions import ConfigurationError
 from timesys_ci import exits
-from timesys_ci.exits import UsageError
+from timesys_ci.errors import UsageError
 from timesys_ci.cli.progress import human_size
 from timesys_ci.cli.render import table, use_color
 from timesys_ci.cli.runtime import REDACTOR, command_line_of, emit, quiet, wants_json
