@@ -104,6 +104,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
+CODE = ROOT  # the source tree measured (--code): this one, or another checkout for a before/after pair
 
 GENERATOR_VERSION = "2"
 FULL_RECORDS = 260_000
@@ -1217,7 +1218,7 @@ def run_measured(argv: Sequence[str], cwd: Optional[Path] = None) -> Measured:
 
 def _env() -> Dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(CODE) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
 
@@ -1311,7 +1312,7 @@ def report_summary(result: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def scan_manifests(data: Path, work: Path, manifests: Dict[str, Path], repeat: int) -> Dict[str, Any]:
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(CODE))
     import timesys
     from timesys.core import endpoints
 
@@ -1383,15 +1384,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--compare", type=Path, metavar="DIR",
                         help="check that the reports equal the summaries an earlier run left in DIR")
     parser.add_argument("--json-out", type=Path, help="write the figures as JSON here too")
+    parser.add_argument("--code", type=Path, default=ROOT,
+                        help="source tree to measure (default: this checkout; e.g. an unpacked `git archive main`)")
+    parser.add_argument("--run-name", default="run",
+                        help="directory under the data set for this run's data dir and results (default run)")
     args = parser.parse_args(argv)
+    global CODE
+    CODE = args.code.resolve()
     formats = [name.strip() for name in args.formats.split(",") if name.strip()]
     dataset = args.cache / f"seed{args.seed}-scale{args.scale:g}-v{GENERATOR_VERSION}"
     info = generate(dataset, args.seed, args.scale, formats)
     if args.generate_only:
         return 0
     figures: Dict[str, Any] = {"date": dt.date.today().isoformat(), "dataset": info["stats"], "scale": args.scale,
-                               "seed": args.seed, "python": sys.version.split()[0]}
-    work = dataset / "run"
+                               "seed": args.seed, "python": sys.version.split()[0], "code": str(CODE)}
+    work = dataset / args.run_name
     data = work / "data"
     done = work / "imported.json"
     if args.reuse_db and done.exists():

@@ -3,44 +3,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 from timesys_ci.sbom import Sbom, SbomError, load_sbom
 from timesys_ci.service.errors import ServiceError
 from timesys_ci.service.storage import Storage, new_token, now
-from timesys_ci.vulndb.match import record_products
 from timesys_ci.vulndb.merge import display_record
-from timesys_ci.vulndb.record import VulnRecord
+from timesys_ci.vulndb.fastmatch import StoreMatcher
 from timesys_ci.vulndb.scan import EXTRA_FIELDS, extra_field, scan
 from timesys_ci.vulndb.store import VulnStore
-
-
-class _KevLookup:
-    """`cve in kev` answered from the vuln store, so the whole catalog is never loaded per scan."""
-
-    def __init__(self, store: VulnStore) -> None:
-        self._store = store
-
-    def __contains__(self, cve_id: object) -> bool:
-        return isinstance(cve_id, str) and bool(self._store.kev([cve_id]))
-
-
-class _EpssLookup(Mapping[str, float]):
-    def __init__(self, store: VulnStore) -> None:
-        self._store = store
-
-    def __getitem__(self, cve_id: str) -> float:
-        return self._store.epss([cve_id])[cve_id]
-
-    def get(self, cve_id: str, default: Any = None) -> Any:  # type: ignore[override]
-        return self._store.epss([cve_id]).get(cve_id, default)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
 
 
 def parse_manifest(content: str, source: str = "manifest") -> Any:
@@ -61,40 +33,6 @@ def manifest_document(manifest: Optional[Mapping[str, Any]]) -> dict[str, Any]:
     except ValueError:
         return {}
     return document if isinstance(document, dict) else {}
-
-
-class _RecordCache:
-    """Records for one scan: each product's candidates and each CVE's records are read and decoded once."""
-
-    def __init__(self, store: VulnStore) -> None:
-        self._store = store
-        self._by_product: dict[str, list[VulnRecord]] = {}
-        self._about: dict[str, list[VulnRecord]] = {}
-
-    def for_products(self, products: Iterable[str]) -> list[VulnRecord]:
-        wanted = set(products)
-        missing = sorted(wanted - set(self._by_product))
-        if missing:
-            for product in missing:
-                self._by_product[product] = []
-            for record in self._store.records_for(missing):
-                for _, product in record_products(record):
-                    if product in self._by_product and product in missing:
-                        self._by_product[product].append(record)
-        seen: dict[tuple[str, str], VulnRecord] = {}
-        for product in sorted(wanted):
-            for record in self._by_product[product]:
-                seen.setdefault(record.key, record)
-        return [seen[key] for key in sorted(seen)]
-
-    def about(self, cve_ids: Iterable[str]) -> dict[str, list[VulnRecord]]:
-        wanted = set(cve_ids)
-        missing = wanted - set(self._about)
-        if missing:
-            found = self._store.records_about(missing)
-            for cve_id in missing:
-                self._about[cve_id] = found.get(cve_id, [])
-        return {cve_id: self._about[cve_id] for cve_id in sorted(wanted) if self._about[cve_id]}
 
 
 def vuln_data(store: VulnStore) -> dict[str, Any]:
@@ -119,13 +57,8 @@ def report_body(storage: Storage, manifest: Mapping[str, Any], group: sqlite3.Ro
     custom_scores = {(row["cve_id"], row["package"]): float(row["score"]) for row in storage.custom_scores(manifest["token"])}
     store = storage.vulns
     with store.reading():  # one consistent view, even if `db update` swaps the file mid-scan
-        records = _RecordCache(store)
-        result = scan(
-            sbom, records.for_products, records_about=records.about,
-            identifiers=identifiers, strict=strict, statuses=statuses, custom_scores=custom_scores,
-            kev=_KevLookup(store),  # type: ignore[arg-type]
-            epss=_EpssLookup(store),
-        )
+        result = scan(sbom, matcher=StoreMatcher(store), identifiers=identifiers, strict=strict, statuses=statuses,
+                      custom_scores=custom_scores)
         data = vuln_data(store)
     return {
         "manifest_token": manifest["token"],
