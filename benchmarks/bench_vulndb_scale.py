@@ -91,6 +91,7 @@ import math
 import os
 import random
 import select
+import shutil
 import signal
 import statistics
 import subprocess
@@ -1406,8 +1407,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"reusing {data} (imported earlier: {figures['import']})")
     else:
         if work.exists():
-            for path in sorted(work.rglob("*"), reverse=True):
-                path.unlink() if path.is_file() else path.rmdir()
+            shutil.rmtree(work)
         work.mkdir(parents=True)
         verdicts = accepted_formats(dataset, info, formats)
         for name, reason in verdicts.items():

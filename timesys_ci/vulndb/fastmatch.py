@@ -40,12 +40,10 @@ from timesys_ci.vulndb.prepare import (
     PLAN_CONFIG,
     PLAN_CVE5,
     PLAN_CVES,
+    ORDER_LIST,
     PLAN_FULL,
-    PLAN_ID,
     PLAN_INDEX,
-    PLAN_MODIFIED,
     PLAN_OSV,
-    PLAN_SOURCE,
     _literal,
 )
 from timesys_ci.vulndb.scan import Shown, package_findings
@@ -85,6 +83,7 @@ class _Job:
     bases: Set[str] = field(default_factory=set)  # OSV ecosystems of the package URL (lower case)
     full: Set[int] = field(default_factory=set)  # records the reference matcher decides
     reference_only: bool = False
+    distinct: List[Probe] = field(default_factory=list)  # the probes that can decide differently
 
 
 def _vendor_ok(vendor: Optional[str], probe: Probe, strict: bool) -> bool:
@@ -118,70 +117,73 @@ class StoreMatcher:
 
     def findings(self, packages: Sequence[Package], identifiers: Sequence[str],
                  strict: bool) -> List[Dict[str, MergedFinding]]:
+        store = self._store
         jobs = [self._job(package, identifiers, strict) for package in packages]
-        pids = self._store.product_ids({product for job in jobs for product in job.products})
+        pids = store.product_ids({product for job in jobs for product in job.products})
         probes: List[Tuple[int, int, int, bytes]] = []
         slot_job: List[int] = []
         for index, job in enumerate(jobs):
             if not job.reference_only:
                 self._probe_rows(index, job, pids, probes, slot_job)
         spans: Dict[int, Dict[int, List[Tuple[int, int, Any]]]] = {}  # rid -> slot -> [(space, part, value)]
-        affected: Dict[int, Set[int]] = {}  # job -> rids whose spans may say affected
-        for slot, rid, space, part, raw in self._store.spans_at(probes):
+        affected: Set[Tuple[int, int]] = set()  # (job, rid) whose spans may say affected
+        for slot, rid, space, part, raw in store.spans_at(probes):
             value = marshal.loads(raw)
             spans.setdefault(rid, {}).setdefault(slot, []).append((space, part, value))
-            if _may_affect(space, value, jobs[slot_job[slot]].package.match_version):
-                affected.setdefault(slot_job[slot], set()).add(rid)
+            job_index = slot_job[slot]
+            if _may_affect(space, value, jobs[job_index].package.match_version):
+                affected.add((job_index, rid))
         self._mark_full(jobs, pids)
-        store_plans = self._store.plans({rid for rids in affected.values() for rid in rids}
-                                        | {rid for job in jobs for rid in job.full})
-        full_records = self._store.records_by_rid({rid for job in jobs for rid in job.full})
-        results: List[Dict[str, MergedFinding]] = [{} for _ in jobs]
-        wanted: List[Tuple[int, str]] = []
-        full_verdicts: Dict[int, Dict[int, List[Verdict]]] = {}
+        full_records = store.records_by_rid({rid for job in jobs for rid in job.full})
+        verdicts_of: List[Dict[int, List[Verdict]]] = [{} for _ in jobs]
+        hits: List[Tuple[int, str]] = []
         for index, job in enumerate(jobs):
-            if job.reference_only:
-                continue
-            cves: Set[str] = set()
-            for rid in affected.get(index, ()):
-                plan = store_plans[rid]
-                if rid not in job.full and _candidate(plan, job):
-                    cves.update(plan[PLAN_CVES] or (plan[PLAN_ID],))
             for rid in job.full:
-                verdicts = record_verdicts(full_records[rid], job.package, job.probes, strict)
-                full_verdicts.setdefault(index, {})[rid] = verdicts
+                record = full_records[rid]
+                verdicts = verdicts_of[index][rid] = record_verdicts(record, job.package, job.probes, strict)
                 if any(verdict.affected for verdict in verdicts):
-                    cves.update(full_records[rid].cve_ids)
-            wanted += [(index, cve_id) for cve_id in sorted(cves)]
-        about = self._store.candidates_about(wanted, [(index, pids[product]) for index, job in enumerate(jobs)
-                                                      if not job.reference_only for product in job.products
-                                                      if product in pids])
-        plans = self._store.plans({rid for _, _, rid in about} - set(store_plans))
-        plans.update(store_plans)
+                    hits += [(index, cve_id) for cve_id in record.cve_ids]
+        job_products = [(index, pids[product]) for index, job in enumerate(jobs) if not job.reference_only
+                        for product in job.products if product in pids]
+        deciding = store.deciding_records([pair for pair in affected if pair[1] not in jobs[pair[0]].full], hits,
+                                          job_products)
+        records = store.record_plans({rid for _, _, rid in deciding})
         by_job: Dict[int, Dict[str, List[int]]] = {}
-        for index, cve_id, rid in about:
+        for index, cve_id, rid in deciding:
             by_job.setdefault(index, {}).setdefault(cve_id, []).append(rid)
+        results: List[Dict[str, MergedFinding]] = []
         for index, job in enumerate(jobs):
             if job.reference_only:
-                results[index] = self._reference(job, strict)
+                results.append(self._reference(job, strict))
                 continue
-            memo: Dict[int, List[Verdict]] = dict(full_verdicts.get(index, {}))
+            found: Dict[str, MergedFinding] = {}
+            memo = verdicts_of[index]
             for cve_id, rids in by_job.get(index, {}).items():
                 verdicts: List[Verdict] = []
-                for rid in sorted(rids, key=lambda rid: (plans[rid][PLAN_SOURCE], plans[rid][PLAN_ID])):
+                if len(rids) > 1:
+                    rids.sort(key=lambda rid: records[rid][0])
+                for rid in rids:
                     if rid not in memo:
-                        memo[rid] = _verdicts(plans[rid], job, spans.get(rid, {}), strict)
-                    if cve_id in (plans[rid][PLAN_CVES] or (plans[rid][PLAN_ID],)):
-                        verdicts += memo[rid]
+                        memo[rid] = _verdicts(records[rid], job, spans.get(rid, {}), strict)
+                    verdicts += memo[rid]
                 merged = merge(cve_id, job.package.match_version, verdicts) if verdicts else None
                 if merged is not None:
-                    results[index][cve_id] = merged
+                    found[cve_id] = merged
+            results.append(found)
         return results
 
     def _job(self, package: Package, identifiers: Sequence[str], strict: bool) -> _Job:
         probes = package_probes(package, identifiers, strict)
         job = _Job(package, identifiers, probes, {probe.product for probe in probes})
         job.reference_only = not all(_literal(product) for product in job.products)
+        # Probes naming the same product and version decide alike (the first one's verdict stands), unless a
+        # strict match tells their vendors apart.
+        seen: Set[Tuple[Any, ...]] = set()
+        for probe in probes:
+            key = (probe.product, probe.version, probe.vendor if strict else None)
+            if key not in seen:
+                seen.add(key)
+                job.distinct.append(probe)
         job.bases = _purl_bases(package)
         return job
 
@@ -246,9 +248,9 @@ class StoreMatcher:
             for product, space in job.keyless:
                 if product in pids:
                     maybe.setdefault(index, set()).update(spanned.get((pids[product], space), ()))
-        plans = self._store.plans({rid for rids in maybe.values() for rid in rids})
+        records = self._store.record_plans({rid for rids in maybe.values() for rid in rids})
         for index, rids in maybe.items():  # OSV spans may sit under names a record is not a candidate under
-            jobs[index].full.update(rid for rid in rids if _candidate(plans[rid], jobs[index]))
+            jobs[index].full.update(rid for rid in rids if _candidate(records[rid][2], jobs[index]))
 
     def _reference(self, job: _Job, strict: bool) -> Dict[str, MergedFinding]:
         return package_findings(job.package, self._store.records_for, job.identifiers, strict)
@@ -272,7 +274,7 @@ def _may_affect(space: int, value: Any, version: str) -> bool:
     if space in _CONFIG_SPACES:
         return True
     if space in _CVE5_SPACES:
-        return value[0] == "affected"
+        return value[0] == 1  # affected
     if value[0] == LISTED:
         return value[1] == version
     return bool(value[1])
@@ -284,12 +286,17 @@ def _candidate(plan: Sequence[Any], job: _Job) -> bool:
     return not index or not job.products.isdisjoint(index)
 
 
-def _verdicts(plan: Sequence[Any], job: _Job, spans: Mapping[int, List[Tuple[int, int, Any]]],
-              strict: bool) -> List[Verdict]:
+def _criterion(value: Any) -> Tuple[Optional[str], int, Any]:
+    """(fix, number of the criterion's product/vendor in the plan, kernel branch) of an NVD span value."""
+    return value if isinstance(value, tuple) else (value, 0, None)
+
+
+def _verdicts(record: Tuple[Tuple[str, str], Optional[str], Sequence[Any]], job: _Job,
+              spans: Mapping[int, List[Tuple[int, int, Any]]], strict: bool) -> List[Verdict]:
+    (source, record_id), modified, plan = record
     if plan[PLAN_FULL]:
         raise AssertionError("a fallback record reached the prepared path")  # marked full before
-    ref = RecordRef(plan[PLAN_SOURCE], plan[PLAN_ID], plan[PLAN_MODIFIED] or None)
-    source = plan[PLAN_SOURCE]
+    ref = RecordRef(source, record_id, modified)
     if source == "nvd":
         verdict = _config_verdict(ref, plan, job, spans, strict)
         return [verdict] if verdict else []
@@ -309,12 +316,12 @@ def _config_verdict(ref: RecordRef, plan: Sequence[Any], job: _Job, spans: Mappi
         return None
     source, kernel_cna, named, branches = config
     opinion: Optional[Probe] = None
-    for probe in job.probes:
+    for probe in job.distinct:
         if not any(product == probe.product and _vendor_ok(vendor, probe, strict) for product, vendor in named):
             continue
         opinion = opinion or probe
         slot = job.slots.get((probe.product, probe.version))
-        criteria = [(part, value) for space, part, value in spans.get(slot, ()) if space in _CONFIG_SPACES] \
+        criteria = [(part, _criterion(value)) for space, part, value in spans.get(slot, ()) if space in _CONFIG_SPACES] \
             if slot is not None else []
         if kernel_cna and probe.product == "linux_kernel":
             branch = KERNEL.branch(probe.version)
@@ -322,9 +329,10 @@ def _config_verdict(ref: RecordRef, plan: Sequence[Any], job: _Job, spans: Mappi
             hits = [] if branch is None else [item for item in criteria if
                                               (item[1][2] == branch if own else item[1][2] is None)]
         else:
-            hits = [item for item in criteria if _vendor_ok(item[1][1], probe, strict)]
+            hits = [item for item in criteria if _vendor_ok(named[item[1][1]][1], probe, strict)]
         if hits:
-            hits.sort(key=lambda item: item[0])
+            if len(hits) > 1:
+                hits.sort(key=lambda item: item[0])
             fixes = tuple(dict.fromkeys(value[0] for _, value in hits if value[0]))
             return Verdict(ref, source, True, probe.identifier, fixed_versions=fixes,  # type: ignore[arg-type]
                            fix_commits=tuple(plan[PLAN_COMMITS]),
@@ -338,34 +346,32 @@ def _cve5_verdicts(ref: RecordRef, plan: Sequence[Any], job: _Job, spans: Mappin
                    strict: bool) -> List[Verdict]:
     """:func:`~timesys_ci.vulndb.match.cve5_verdict` from the painted entries."""
     verdicts: Dict[str, Verdict] = {}
-    for probe in job.probes:
+    for probe in job.distinct:
         slot = job.slots.get((probe.product, probe.version))
         answers = {part: value for space, part, value in spans.get(slot, ()) if space in _CVE5_SPACES} \
             if slot is not None else {}
         for index, (provider, names) in enumerate(plan[PLAN_CVE5]):
-            if not any(product == probe.product and not (strict and probe.vendor and vendor and vendor != probe.vendor)
-                       for vendor, product in names):
-                continue
             answer = answers.get(index)
-            if answer is None:
+            if answer is None or not any(
+                    product == probe.product and not (strict and probe.vendor and vendor and vendor != probe.vendor)
+                    for vendor, product in names):
                 continue
             status, fixes, order = answer
             source = f"cve5:{provider}"
             earlier = verdicts.get(source)
-            if earlier is not None and (earlier.affected or status != "affected"):
+            if earlier is not None and (earlier.affected or not status):
                 continue
-            affected = status == "affected"
-            verdicts[source] = Verdict(ref, source, affected, probe.identifier,  # type: ignore[arg-type]
-                                       fixed_versions=tuple(fixes) if affected else (),
-                                       fix_commits=tuple(plan[PLAN_COMMITS]) if affected else (),
-                                       order=ORDERS_BY_NAME[order])
+            verdicts[source] = Verdict(ref, source, bool(status), probe.identifier,  # type: ignore[arg-type]
+                                       fixed_versions=tuple(fixes) if status else (),
+                                       fix_commits=tuple(plan[PLAN_COMMITS]) if status else (),
+                                       order=ORDER_LIST[order])
     if plan[PLAN_CONFIG] is not None:
         source = plan[PLAN_CONFIG][0]
         applicability = _config_verdict(ref, plan, job, spans, strict)
         earlier = verdicts.get(source)
         if applicability is not None and (earlier is None or (applicability.affected and not earlier.affected)):
             verdicts[source] = applicability
-    return [verdicts[key] for key in sorted(verdicts)]
+    return [verdicts[key] for key in sorted(verdicts)] if len(verdicts) > 1 else list(verdicts.values())
 
 
 def _osv_verdict(ref: RecordRef, plan: Sequence[Any], job: _Job,
@@ -377,7 +383,7 @@ def _osv_verdict(ref: RecordRef, plan: Sequence[Any], job: _Job,
     if is_unknown_version(version):
         return None
     for index, (ecosystem, names) in enumerate(plan[PLAN_OSV]):
-        if names is None or not any(probe.product in names for probe in job.probes):
+        if names is None or job.products.isdisjoint(names):
             continue
         said: Optional[bool] = None
         fixes: Tuple[str, ...] = ()

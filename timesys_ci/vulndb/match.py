@@ -50,7 +50,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from timesys_ci.sbom.model import Package
 from timesys_ci.vulndb.cpe import ANY, NA, Cpe, try_parse_cpe, value_matches
@@ -93,9 +93,8 @@ class Probe:
     version: str
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What one record says about one package."""
+class Verdict(NamedTuple):
+    """What one record says about one package (a named tuple: scans make hundreds of thousands)."""
 
     record: VulnRecord
     source: str  # "nvd", "cve5:openssl", "osv:AlmaLinux:8", "osv"

@@ -90,8 +90,11 @@ class Prepared:
 
 # -- the plan: a tuple, so it stores compactly (marshal) and reads fast -----------------------------------
 
-PLAN_SOURCE, PLAN_ID, PLAN_MODIFIED, PLAN_COMMITS, PLAN_CVES, PLAN_CONFIG, PLAN_CVE5, PLAN_OSV, PLAN_INDEX, \
-    PLAN_FULL = range(10)
+PLAN_COMMITS, PLAN_CVES, PLAN_CONFIG, PLAN_CVE5, PLAN_OSV, PLAN_INDEX, PLAN_FULL = range(7)
+#: CVE JSON 5 span values: (status, fixes, order) with the status and order as small numbers.
+STATUSES = ("unaffected", "affected")
+ORDER_LIST = (GENERIC, KERNEL, SEMVER, OPENSSL)
+_ORDER_CODES = {order.name: code for code, order in enumerate(ORDER_LIST)}
 
 
 def _cvss(score: Optional[CvssScore]) -> Optional[Tuple[str, float, str, Optional[str]]]:
@@ -99,14 +102,13 @@ def _cvss(score: Optional[CvssScore]) -> Optional[Tuple[str, float, str, Optiona
 
 
 def facts_of(record: VulnRecord) -> Tuple[Any, ...]:
-    """What the report shows of a record: (source, id, cvss v2, v3, v4, severity text, kev)."""
-    return (record.source, record.id, _cvss(record.cvss_v2), _cvss(record.cvss_v3), _cvss(record.cvss_v4),
-            record.severity_text, record.kev)
+    """What the report shows of a record: (cvss v2, v3, v4, severity text, kev)."""
+    return (_cvss(record.cvss_v2), _cvss(record.cvss_v3), _cvss(record.cvss_v4), record.severity_text, record.kev)
 
 
-def record_of_facts(facts: Sequence[Any]) -> VulnRecord:
+def record_of_facts(source: str, record_id: str, facts: Sequence[Any]) -> VulnRecord:
     """A record holding only the shown fields (for :func:`~timesys_ci.vulndb.merge.display_record`)."""
-    source, record_id, v2, v3, v4, severity_text, kev = facts
+    v2, v3, v4, severity_text, kev = facts
     return VulnRecord(id=record_id, source=source, cvss_v2=CvssScore(*v2) if v2 else None,
                       cvss_v3=CvssScore(*v3) if v3 else None, cvss_v4=CvssScore(*v4) if v4 else None,
                       severity_text=severity_text, kev=bool(kev))
@@ -115,8 +117,7 @@ def record_of_facts(facts: Sequence[Any]) -> VulnRecord:
 def prepare(record: VulnRecord) -> Prepared:
     names = sorted({product for _, product in record_products(record)})
     cve_ids = tuple(record.cve_ids)
-    base = (record.source, record.id, record.last_modified or "", tuple(record.fix_commits),
-            () if cve_ids == (record.id,) else cve_ids)
+    base = (tuple(record.fix_commits), () if cve_ids == (record.id,) else cve_ids)
     prepared = Prepared(plan=(), facts=facts_of(record), names=names)
     try:
         config = _prepare_configurations(record, prepared.spans)
@@ -174,9 +175,12 @@ def _criterion_span(exact: Optional[str], bounds: Sequence[Tuple[str, Optional[s
         return ALWAYS, LOWEST, HIGHEST
     lo, hi = LOWEST, HIGHEST
     for kind, bound in (("exact", exact), *bounds):
-        if bound is None or not Version(bound).known:
+        if bound is None:
+            continue
+        parsed = Version(bound)
+        if not parsed.known:
             continue  # an unknown bound does not constrain
-        if Version(bound).epoch:
+        if parsed.epoch:
             raise NotPrepared  # the package's epoch would count: rare enough for the full matcher
         key = nvd_key(bound)
         if key is None:
@@ -197,7 +201,7 @@ def _prepare_configurations(record: VulnRecord, spans: List[Span]) -> Optional[T
         return None
     _check_structure(record.configurations)
     source, kernel_cna = _configuration_source(record)
-    named: Dict[Tuple[str, str], None] = {}
+    named: Dict[Tuple[str, str], int] = {}  # (product, vendor) -> its number, in order
     branches: Set[Tuple[int, ...]] = set()
     seq = -1
     for config in record.configurations:
@@ -212,7 +216,7 @@ def _prepare_configurations(record: VulnRecord, spans: List[Span]) -> Optional[T
                     continue
                 if not _literal(cpe.product):
                     raise NotPrepared
-                named[(cpe.product, cpe.vendor)] = None
+                vendor = named.setdefault((cpe.product, cpe.vendor), len(named))
                 branch = _kernel_branch(match) if kernel_cna and cpe.product == "linux_kernel" else None
                 if branch is not None:
                     branches.add(branch)
@@ -221,9 +225,10 @@ def _prepare_configurations(record: VulnRecord, spans: List[Span]) -> Optional[T
                                                ("start_excluding", match.version_start_excluding),
                                                ("end_including", match.version_end_including),
                                                ("end_excluding", match.version_end_excluding)))
-                if span is not None:
-                    spans.append((cpe.product, span[0], span[1], span[2], seq,
-                                  (match.version_end_excluding, cpe.vendor, branch)))
+                if span is not None:  # the value: the fix, or (fix, number of the product/vendor, kernel branch)
+                    value = match.version_end_excluding if not vendor and branch is None \
+                        else (match.version_end_excluding, vendor, branch)
+                    spans.append((cpe.product, span[0], span[1], span[2], seq, value))
     return (source, kernel_cna, tuple(named), tuple(sorted(branches)))
 
 
@@ -244,15 +249,14 @@ class _PieceComparisons(Comparisons):
     without a key, a bound that is not a cut) raises :class:`NotPrepared`.
     """
 
-    def __init__(self, order: VersionOrder, cuts: Sequence[bytes]) -> None:
+    def __init__(self, order: VersionOrder, ranks: Dict[str, int], wildcard_ranks: Dict[str, int]) -> None:
         self.order = order
-        self.rank = {key: index for index, key in enumerate(cuts)}
+        self.ranks, self.wildcard_ranks = ranks, wildcard_ranks  # text -> index of its key among the cuts
         self.piece = 0
         self.asked = False
 
-    def _below(self, key: Optional[bytes]) -> int:
-        """-1, 0 or 1 as ``key`` is below, at or above the piece."""
-        index = self.rank.get(key) if key is not None else None
+    def _below(self, index: Optional[int]) -> int:
+        """-1, 0 or 1 as the cut ``index`` is below, at or above the piece."""
         if index is None:
             raise NotPrepared
         self.asked = True
@@ -269,8 +273,8 @@ class _PieceComparisons(Comparisons):
         if a is PROBE and b is PROBE:
             return 0
         if a is PROBE:
-            return -self._below(version_key(order, b))
-        return self._below(version_key(order, a))
+            return -self._below(self.ranks.get(b))
+        return self._below(self.ranks.get(a))
 
     def at_most_wildcard(self, order: VersionOrder, version: str, bound: str) -> Optional[bool]:
         if version is not PROBE:
@@ -279,7 +283,7 @@ class _PieceComparisons(Comparisons):
             return True  # "*": no upper bound
         if order is not self.order:
             raise NotPrepared
-        return self._below(wildcard_limit(order, bound)) > 0
+        return self._below(self.wildcard_ranks.get(bound)) > 0
 
 
 def _paint(order: VersionOrder, cut_texts: Iterable[str], wildcards: Iterable[str], evaluate: Any) \
@@ -287,10 +291,12 @@ def _paint(order: VersionOrder, cut_texts: Iterable[str], wildcards: Iterable[st
     """(whether the answers depend on the version, [(lo, hi, answer)] with equal neighbours joined)."""
     if not has_keys(order):
         raise NotPrepared
-    cuts = {key for key in (version_key(order, text) for text in cut_texts) if key is not None}
-    cuts |= {key for key in (wildcard_limit(order, bound) for bound in wildcards) if key is not None}
-    ordered = sorted(cuts)
-    comparisons = _PieceComparisons(order, ordered)
+    keyed = {text: key for text in cut_texts if (key := version_key(order, text)) is not None}
+    limits = {bound: key for bound in wildcards if (key := wildcard_limit(order, bound)) is not None}
+    ordered = sorted({*keyed.values(), *limits.values()})
+    index = {key: position for position, key in enumerate(ordered)}
+    comparisons = _PieceComparisons(order, {text: index[key] for text, key in keyed.items()},
+                                    {bound: index[key] for bound, key in limits.items()})
     pieces: List[Tuple[bytes, bytes, Any]] = []
     for piece in range(2 * len(ordered) + 1):
         at, point = divmod(piece, 2)
@@ -320,29 +326,49 @@ def _entry_order(entry: Affected, product: str) -> VersionOrder:
     return next(iter(orders)) if orders else GENERIC
 
 
+def _product_class(product: str) -> str:
+    """Products whose version order differs from what ``versionType`` says (order_for): the rest share one."""
+    return product if order_for(None, product=product) is not GENERIC else ""
+
+
 def _prepare_cve5_entry(index: int, entry: Affected, spans: List[Span]) -> Tuple[str, Tuple[Any, ...]]:
     if entry.collection_url and any(host in entry.collection_url for host in _DISTRO_COLLECTIONS):
         return entry.provider, ()  # a distribution's build: never applies (the reference says so too)
     names = tuple(sorted(_affected_names(entry), key=lambda name: (name[1], name[0] or "")))
+    painted: Dict[str, List[Tuple[int, bytes, bytes, Any]]] = {}
     for product in sorted({product for _, product in names}):
         if not _literal(product):
             raise NotPrepared
-        status, fixes, order = cve5_status(entry, "unknown", product)
-        if status in ("affected", "unaffected"):
-            spans.append((product, CVE5_UNKNOWN, LOWEST, HIGHEST, index, (status, fixes, order.name)))
-        painted_in = _entry_order(entry, product)
-        texts = [text for item in entry.versions for text in (item.version, item.less_than, item.less_than_or_equal,
-                                                               *(at for at, _ in item.changes)) if text]
-        wildcards = [text for text in texts if is_wildcard(text)]
-
-        def evaluate(comparisons: Comparisons, product: str = product) -> Any:
-            status, fixes, order = cve5_status(entry, PROBE, product, comparisons)
-            return (status, fixes, order.name) if status in ("affected", "unaffected") else None
-
-        depends, pieces = _paint(painted_in, texts, wildcards, evaluate)
-        space = CVE5_SPACES[painted_in.name] if depends else CVE5_KNOWN
-        spans.extend((product, space, lo, hi, index, answer) for lo, hi, answer in pieces if answer is not None)
+        kind = _product_class(product)
+        if kind not in painted:
+            painted[kind] = _paint_cve5(entry, product)
+        spans.extend((product, space, lo, hi, index, answer) for space, lo, hi, answer in painted[kind])
     return entry.provider, names
+
+
+def _paint_cve5(entry: Affected, product: str) -> List[Tuple[int, bytes, bytes, Any]]:
+    """What cve5_status says about ``product``'s versions, as (space, lo, hi, answer)."""
+    found: List[Tuple[int, bytes, bytes, Any]] = []
+    status, fixes, order = cve5_status(entry, "unknown", product)
+    if status in STATUSES:
+        found.append((CVE5_UNKNOWN, LOWEST, HIGHEST, (STATUSES.index(status), fixes, _ORDER_CODES[order.name])))
+    painted_in = _entry_order(entry, product)
+    numeric = [item for item in entry.versions if order_for(item.version_type, product=product) is not None]
+    texts = [text for item in numeric for text in (item.version, item.less_than, item.less_than_or_equal,
+                                                     *(at for at, _ in item.changes)) if text]
+
+    def evaluate(comparisons: Comparisons) -> Any:
+        status, fixes, order = cve5_status(entry, PROBE, product, comparisons)
+        if status not in STATUSES:
+            return None
+        if order.name not in _ORDER_CODES:
+            raise NotPrepared
+        return (STATUSES.index(status), fixes, _ORDER_CODES[order.name])
+
+    depends, pieces = _paint(painted_in, texts, [text for text in texts if is_wildcard(text)], evaluate)
+    space = CVE5_SPACES[painted_in.name] if depends else CVE5_KNOWN
+    found.extend((space, lo, hi, answer) for lo, hi, answer in pieces if answer is not None)
+    return found
 
 
 # -- OSV entries --------------------------------------------------------------------------------------------

@@ -60,8 +60,7 @@ Candidates = Callable[[Set[str]], Iterable[VulnRecord]]
 RecordsAbout = Callable[[Set[str]], Mapping[str, List[VulnRecord]]]
 
 
-@dataclass(frozen=True)
-class Disposition:
+class Disposition(NamedTuple):
     category: str
     status: str
     vuln_status: Optional[str] = None

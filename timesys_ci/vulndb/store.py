@@ -21,8 +21,9 @@ for every scan costs minutes, so each record is prepared once, when it is stored
     when a record needs the full matcher or a caller asks for records.
 ``names (pid, rid)``, ``products (pid, name)``
     the products a record is indexed under (``records_for``, candidate checks).
-``cves (cve_id, rid)``
-    the CVEs a record speaks for (``records_about``; an OSV advisory may name several).
+``cves (cve_id, rid, speaks)``
+    the ids a record is about (``records_about``): the CVEs it speaks for (an OSV advisory may
+    name several; ``speaks``), and its own id.
 ``fallback (pid, tag, rid)``
     records matched by the full reference matcher: those the spans cannot describe
     (tag ``""``: negated or AND configurations, wildcard names, a CNA's ``changes`` …), and
@@ -92,7 +93,9 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE UNIQUE INDEX IF NOT EXISTS records_key ON records(source, id);
 CREATE TABLE IF NOT EXISTS names (pid INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (pid, rid)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS names_record ON names(rid);
-CREATE TABLE IF NOT EXISTS cves (cve_id TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (cve_id, rid)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cves (
+    cve_id TEXT NOT NULL, rid INTEGER NOT NULL, speaks INTEGER NOT NULL, PRIMARY KEY (cve_id, rid)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS cves_record ON cves(rid);
 CREATE TABLE IF NOT EXISTS spans (
     pid INTEGER NOT NULL, space INTEGER NOT NULL, lo BLOB NOT NULL, hi BLOB NOT NULL, rid INTEGER NOT NULL,
@@ -146,7 +149,8 @@ def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]
 
 def encode_body(record: VulnRecord) -> bytes:
     text = json.dumps(record.to_json(), separators=(",", ":")).encode()
-    deflate = zlib.compressobj(1, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _BODY_DICTIONARIES[_BODY_FORMAT])
+    # A 4 KiB window and small state: bodies are a few KiB, and the default state costs more to set up than to use.
+    deflate = zlib.compressobj(1, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, _BODY_DICTIONARIES[_BODY_FORMAT])
     return bytes((_BODY_FORMAT,)) + deflate.compress(text) + deflate.flush()
 
 
@@ -328,11 +332,11 @@ class VulnStore:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> List[Tuple[Any, ...]]:
         return self._connection().execute(sql, params).fetchall()
 
-    def _temp(self, name: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
+    def _temp(self, name: str, columns: str, rows: Iterable[Sequence[Any]], key: str = "") -> None:
         """A scratch table of this connection (TEMP: no write lock on the database), filled with ``rows``."""
         connection = self._connection()
         marks = ",".join("?" * (columns.count(",") + 1))
-        connection.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})")
+        connection.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}{f', PRIMARY KEY ({key})' if key else ''})")
         connection.execute(f"DELETE FROM temp.{name}")
         connection.executemany(f"INSERT INTO temp.{name} VALUES ({marks})", rows)
 
@@ -398,7 +402,7 @@ class VulnStore:
         pids = self._pids(connection, {name for item in prepared for name in
                                        (*item.names, *(span[0] for span in item.spans))})
         names: List[Tuple[int, int]] = []
-        cves: List[Tuple[str, int]] = []
+        cves: List[Tuple[str, int, bool]] = []
         spans: List[Tuple[Any, ...]] = []
         fallback: List[Tuple[int, str, int]] = []
         files: List[Tuple[str, str, int]] = []
@@ -410,13 +414,14 @@ class VulnStore:
             names += [(pids[name], rid) for name in item.names]
             cve_ids = sorted({record.id, *record.cve_ids})
             dirty.update(cve_ids)
-            cves += [(cve_id, rid) for cve_id in cve_ids]
+            speaks = set(record.cve_ids)
+            cves += [(cve_id, rid, cve_id in speaks) for cve_id in cve_ids]
             spans += [(pids[product], space, lo, hi, rid, part, marshal.dumps(value))
                       for product, space, lo, hi, part, value in item.spans]
             fallback += [(pids[name], tag, rid) for name, tag in item.fallback]
             files += [(cve_id, path, rid) for cve_id in record.cve_ids for path in record.program_files]
         connection.executemany("INSERT OR IGNORE INTO names (pid, rid) VALUES (?, ?)", names)
-        connection.executemany("INSERT OR IGNORE INTO cves (cve_id, rid) VALUES (?, ?)", cves)
+        connection.executemany("INSERT OR IGNORE INTO cves (cve_id, rid, speaks) VALUES (?, ?, ?)", cves)
         connection.executemany("INSERT OR IGNORE INTO spans (pid, space, lo, hi, rid, part, val)"
                                " VALUES (?, ?, ?, ?, ?, ?, ?)", spans)
         connection.executemany("INSERT OR IGNORE INTO fallback (pid, tag, rid) VALUES (?, ?, ?)", fallback)
@@ -458,14 +463,14 @@ class VulnStore:
 
         for chunk in _chunks(cve_ids, 5000):
             marks = ",".join("?" * len(chunk))
-            facts: Dict[str, List[Tuple[Any, ...]]] = {}
-            for cve_id, value in connection.execute(
-                    f"SELECT c.cve_id, r.facts FROM cves c JOIN records r ON r.rid = c.rid WHERE c.cve_id IN ({marks})",
-                    chunk):
-                facts.setdefault(cve_id, []).append(marshal.loads(value))
+            facts: Dict[str, List[VulnRecord]] = {}
+            for cve_id, source, record_id, value in connection.execute(
+                    f"SELECT c.cve_id, r.source, r.id, r.facts FROM cves c JOIN records r ON r.rid = c.rid"
+                    f" WHERE c.cve_id IN ({marks})", chunk):
+                facts.setdefault(cve_id, []).append(record_of_facts(source, record_id, marshal.loads(value)))
             rows = []
             for cve_id, items in facts.items():
-                record = display_record(cve_id, [record_of_facts(item) for item in items])
+                record = display_record(cve_id, items)
                 if record is not None:
                     rows.append((cve_id, marshal.dumps((display_fields(record), record.kev))))
             connection.execute(f"DELETE FROM shown WHERE cve_id IN ({marks})", chunk)
@@ -584,13 +589,12 @@ class VulnStore:
             found += self._rows(f"SELECT pid, tag, rid FROM fallback WHERE pid IN ({marks})", chunk)
         return found
 
-    def plans(self, rids: Iterable[int]) -> Dict[int, Tuple[Any, ...]]:
-        found: Dict[int, Tuple[Any, ...]] = {}
-        for chunk in _chunks(sorted(set(rids))):
-            marks = ",".join("?" * len(chunk))
-            found.update((rid, marshal.loads(plan)) for rid, plan in
-                         self._rows(f"SELECT rid, plan FROM records WHERE rid IN ({marks})", chunk))
-        return found
+    def record_plans(self, rids: Iterable[int]) -> Dict[int, Tuple[Tuple[str, str], Optional[str], Tuple[Any, ...]]]:
+        """rid -> ((source, id), last modified, plan)."""
+        self._temp("plan_rids", "rid INTEGER PRIMARY KEY", ((rid,) for rid in rids))
+        return {rid: ((source, record_id), modified or None, marshal.loads(plan))
+                for rid, source, record_id, modified, plan in self._rows(
+                    "SELECT r.rid, r.source, r.id, r.modified, r.plan FROM temp.plan_rids p JOIN records r ON r.rid = p.rid")}
 
     def records_by_rid(self, rids: Iterable[int]) -> Dict[int, VulnRecord]:
         found: Dict[int, VulnRecord] = {}
@@ -600,14 +604,28 @@ class VulnStore:
                          self._rows(f"SELECT rid, body FROM records WHERE rid IN ({marks})", chunk))
         return found
 
-    def candidates_about(self, wanted: Sequence[Tuple[int, str]], products: Sequence[Tuple[int, int]]) \
-            -> List[Tuple[int, str, int]]:
-        """(job, cve_id, rid): the records about each job's CVEs that are indexed under one of its products."""
-        self._temp("wanted_cves", "job INTEGER, cve_id TEXT", wanted)
-        self._temp("job_products", "job INTEGER, pid INTEGER", products)
-        return self._rows("SELECT DISTINCT w.job, w.cve_id, c.rid FROM temp.wanted_cves w"
-                          " JOIN cves c ON c.cve_id = w.cve_id JOIN names n ON n.rid = c.rid"
-                          " JOIN temp.job_products j ON j.job = w.job AND j.pid = n.pid")
+    def deciding_records(self, affected: Iterable[Tuple[int, int]], hits: Iterable[Tuple[int, str]],
+                         products: Iterable[Tuple[int, int]]) -> List[Tuple[int, str, int]]:
+        """(job, cve_id, rid): for every CVE a job's records may be affected by, the records that speak for it and
+        are indexed under one of the job's products.
+
+        ``affected`` is (job, rid) of records whose spans may say affected (they count when they are candidates
+        of the job), ``hits`` (job, cve_id) found otherwise, ``products`` (job, pid).
+        """
+        self._temp("job_products", "job INTEGER, pid INTEGER", products, key="job, pid")
+        self._temp("affected", "job INTEGER, rid INTEGER", affected)
+        self._temp("hits", "job INTEGER, cve_id TEXT", (), key="job, cve_id")
+        connection = self._connection()
+        connection.executemany("INSERT OR IGNORE INTO temp.hits VALUES (?, ?)", hits)
+        connection.execute(
+            "INSERT OR IGNORE INTO temp.hits SELECT a.job, c.cve_id FROM temp.affected a"
+            " JOIN cves c ON c.rid = a.rid AND c.speaks"
+            " WHERE EXISTS (SELECT 1 FROM names n JOIN temp.job_products j ON j.pid = n.pid"
+            " WHERE n.rid = a.rid AND j.job = a.job)")
+        return self._rows(
+            "SELECT h.job, h.cve_id, c.rid FROM temp.hits h JOIN cves c ON c.cve_id = h.cve_id AND c.speaks"
+            " WHERE EXISTS (SELECT 1 FROM names n JOIN temp.job_products j ON j.pid = n.pid"
+            " WHERE n.rid = c.rid AND j.job = h.job)")
 
     def shown(self, cve_ids: Iterable[str]) -> Dict[str, Tuple[Tuple[Any, ...], bool, bool, Optional[float]]]:
         """CVE id -> (shown fields, a record says KEV, in the KEV catalog, EPSS score) for the known CVEs."""
