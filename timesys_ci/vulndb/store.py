@@ -78,7 +78,7 @@ logger = logging.getLogger(__name__)
 
 FILE_NAME = "vulndb.sqlite3"
 APPLICATION_ID = 0x54435644  # "TCVD": a timesys-ci vulnerability database
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RECORD_SOURCES = ("nvd", "cve5", "osv")
 ORIGIN_SAMPLE = "bundled sample"
 _CHUNK = 500
