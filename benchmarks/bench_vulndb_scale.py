@@ -77,6 +77,25 @@ BEFORE the store redesign, 2026-12-01, ``python3 benchmarks/bench_vulndb_scale.p
   arena keeps the freed peak of its scans, and each thread has its own SQLite connection and page cache (at
   scale 0.05: 82 -> 160 MB over 8 scans, flat at 85 MB with one worker thread, 77 -> 90 MB with
   ``MALLOC_ARENA_MAX=1`` and a small SQLite cache).
+
+AFTER the store redesign (schema 3: prepared spans, fastmatch; scans on one scan thread with malloc_trim),
+2026-12-02, scan figures only, on the data imported earlier (import then: 424.5 s, peak RSS 543 MB, data
+directory 823 MB, NVD + CVE JSON 5 + OSV + KEV + EPSS)::
+
+    python3 benchmarks/bench_vulndb_scale.py --cache /work/bench-cache --reuse-db --run-name run-scale2 \
+        --repeat 3 --compare /work/bench-cache/main-full-ref
+
+  ====================  ======================  ========  ==========================  =========
+  manifest              seconds                 findings  RSS after scans 1, 2, 3     peak RSS
+  ====================  ======================  ========  ==========================  =========
+  500 packages          4.53 (4.15-19.10)       21,876    181, 187, 191 MB            269 MB
+  5,000 packages        11.39 (9.85-44.34)      65,349    336, 359, 360 MB            529 MB
+  kernel 6.6.21 only    2.11 (1.99-2.27)        6,859     122, 125, 127 MB            178 MB
+  ====================  ======================  ========  ==========================  =========
+
+  The first upload of each manifest ran on a cold page cache (the file had just been rebuilt for schema 3);
+  load 5-7. Reports identical to the reference run of main (same CVEs, categories, counts). Still short of the
+  targets (2 s / 0.5 s / 1 s, 400 MB peak): the scan itself, not memory growth, is what remains.
 """
 from __future__ import annotations
 
