@@ -108,8 +108,9 @@ RECORDED_ENV = ("VIGILES_KEY_FILE", "VIGILES_DASHBOARD_CONFIG", "VIGILES_GROUP_T
 
 # A stand-in interpreter, for tests of exact argument mapping only (end-to-end tests use the real
 # command): records `-m timesys_ci [global flags] upload ...` calls and exits with FAKE_UPLOAD_EXIT;
-# runs the real yocto/buildroot entries in-process; records and accepts `-m pip`;
-# hands everything else to the real interpreter.
+# runs the real yocto/buildroot entries and the action's run_upload.py in-process, with the CLI's
+# `main` (which they call in-process for the upload) replaced by the same recorder;
+# records and accepts `-m pip`; hands everything else to the real interpreter.
 _FAKE_PYTHON = '''#!{real}
 import json, os, sys
 sys.path.insert(0, {repo!r})
@@ -124,15 +125,28 @@ def record(kind):
                                "dir_mode": os.stat(os.path.dirname(path)).st_mode & 0o777}}
         log.write(json.dumps({{"kind": kind, "argv": argv, "cwd": os.getcwd(), "files": files,
                               "env": {{k: os.environ.get(k) for k in {recorded!r}}}}}) + "\\n")
-entry = argv[2:3] in (["yocto"], ["buildroot"])
-if argv[:2] == ["-m", "timesys_ci"] and not entry and "upload" in argv[2:]:  # global flags may precede it
+def fake_upload(cli_argv):
+    global argv
+    argv = ["-m", "timesys_ci", *cli_argv]
     record("upload")
     print("fake upload")
-    sys.exit(int(os.environ.get("FAKE_UPLOAD_EXIT", "0")))
+    return int(os.environ.get("FAKE_UPLOAD_EXIT", "0"))
+def stub_cli():
+    import timesys_ci.cli
+    timesys_ci.cli.main = fake_upload
+entry = argv[2:3] in (["yocto"], ["buildroot"])
+if argv[:2] == ["-m", "timesys_ci"] and not entry and "upload" in argv[2:]:  # global flags may precede it
+    sys.exit(fake_upload(argv[2:]))
 if argv[:2] == ["-m", "timesys_ci"] and entry:
     record(argv[2])
+    stub_cli()
     from timesys_ci.buildsystems import entry
     sys.exit(getattr(entry, argv[2] + "_main")(argv[3:]))
+if argv[:1] and argv[0].endswith("run_upload.py"):
+    import runpy
+    stub_cli()
+    sys.argv = argv
+    runpy.run_path(argv[0], run_name="__main__")
 if argv[:2] == ["-m", "pip"]:
     record("pip")
     sys.exit(0)

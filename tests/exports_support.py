@@ -11,7 +11,7 @@ import copy
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Union
+from typing import Any, Iterator, Optional, Union
 
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
@@ -22,6 +22,9 @@ from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDi
 from spdx_tools.spdx.parser.tagvalue.parser import Parser as TagValueParser
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
+from timesys_ci.sbom.model import Sbom
+from timesys_ci.sbom.vigiles_manifest import read_vigiles_manifest
+
 FIXTURES = Path(__file__).parent / "fixtures" / "exports"
 
 
@@ -31,6 +34,11 @@ def load_report() -> dict[str, Any]:
 
 def load_manifest() -> dict[str, Any]:
     return copy.deepcopy(_load("manifest.json"))
+
+
+def manifest_sbom(document: Optional[dict[str, Any]] = None) -> Sbom:
+    """The exports' fixture manifest (or `document`) read the way the service reads an upload."""
+    return read_vigiles_manifest(load_manifest() if document is None else document, "manifest.json")
 
 
 @lru_cache(maxsize=None)

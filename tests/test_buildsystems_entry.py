@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from .buildsystems_support import IMAGE, fixture, make_buildroot_output, make_meta_timesys_tree, read_fake_log, \
-    write_fake_python
+from .buildsystems_support import IMAGE, fixture, make_buildroot_output, make_meta_timesys_tree
 from timesys_ci.buildsystems import entry
 
 
@@ -89,14 +88,26 @@ def test_buildroot_main_options_override_env(tmp_path: Path, captured: list,
     assert captured[-1][0] == args
 
 
-def test_run_upload_subprocess(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The real seam: a child interpreter gets `-m timesys_ci upload ARGS` and the extra environment."""
-    fake = write_fake_python(tmp_path / "bin")
-    log = tmp_path / "py.log"
-    monkeypatch.setenv("TIMESYS_CI_PYTHON", str(fake))
-    monkeypatch.setenv("FAKE_PY_LOG", str(log))
-    monkeypatch.setenv("FAKE_UPLOAD_EXIT", "3")
+def test_run_upload_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The seam: the CLI's `main(["upload", ARGS])` in this process, with the extra environment for its duration."""
+    import os
+
+    from timesys_ci import cli
+
+    monkeypatch.delenv("VIGILES_KEY_FILE", raising=False)
+    seen: list[tuple[list[str], "str | None"]] = []
+
+    def recording_main(argv: list[str]) -> int:
+        seen.append((list(argv), os.environ.get("VIGILES_KEY_FILE")))
+        return 3
+
+    monkeypatch.setattr(cli, "main", recording_main)
     assert entry.run_upload(["m.json", "--fail-on", "high"], {"VIGILES_KEY_FILE": "/k.json"}) == 3
-    call = read_fake_log(log)[0]
-    assert call["argv"] == ["-m", "timesys_ci", "upload", "m.json", "--fail-on", "high"]
-    assert call["env"]["VIGILES_KEY_FILE"] == "/k.json"
+    assert seen == [(["upload", "m.json", "--fail-on", "high"], "/k.json")]
+    assert "VIGILES_KEY_FILE" not in os.environ  # restored
+    monkeypatch.undo()
+    # The real command: a missing manifest is its usage error (2), one line, no traceback.
+    assert entry.run_upload([str(tmp_path / "absent.json")]) == 2
+    err = capsys.readouterr().err
+    assert "absent.json" in err and "Traceback" not in err

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from tests.exports_support import load_manifest, load_report
+from tests.exports_support import load_report, manifest_sbom
 from timesys_ci.service.exports import ExportError, render_report
 
 
@@ -14,7 +14,7 @@ def _records(data: bytes) -> list[dict[str, str]]:
 
 
 def test_csv_has_header_and_one_record_per_package_cve() -> None:
-    data, media_type = render_report(load_report(), load_manifest(), "csv")
+    data, media_type = render_report(load_report(), manifest_sbom(), "csv")
     assert media_type.startswith("text/csv")
     assert data.startswith(b"package,version,cve_id,status,category,cvss,vector,severity,fixed_version,fixedby\r\n")
     records = _records(data)
@@ -30,7 +30,7 @@ def test_csv_has_header_and_one_record_per_package_cve() -> None:
 
 
 def test_rows_are_sorted_by_package_then_cve_number() -> None:
-    records = _records(render_report(load_report(), {}, "csv")[0])
+    records = _records(render_report(load_report(), None, "csv")[0])
     openssl = [r["cve_id"] for r in records if r["package"] == "openssl"]
     assert openssl == ["CVE-2024-9143", "CVE-2024-13176"]  # numeric, not string, order
     assert [r["package"] for r in records] == sorted(r["package"] for r in records)

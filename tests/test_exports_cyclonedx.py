@@ -6,14 +6,14 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from tests.exports_support import cyclonedx_errors, cyclonedx_licence_entries, load_manifest, load_report, spdx_expression_errors
+from tests.exports_support import cyclonedx_errors, cyclonedx_licence_entries, load_report, manifest_sbom, spdx_expression_errors
 from timesys_ci.service.exports import ExportError, render_report
 
 VERSIONS = ("1.4", "1.5", "1.6", "1.7")
 
 
 def _vex(fmt: str = "cyclonedx-vex", version: str = "1.7", file_format: str = "json", **kwargs: Any) -> bytes:
-    return render_report(load_report(), load_manifest(), fmt, cyclonedx_format=file_format, cyclonedx_version=version, **kwargs)[0]
+    return render_report(load_report(), manifest_sbom(), fmt, cyclonedx_format=file_format, cyclonedx_version=version, **kwargs)[0]
 
 
 @pytest.mark.parametrize("file_format", ["json", "xml"])

@@ -5,16 +5,17 @@ import gzip
 
 import pytest
 
-from tests.exports_support import load_manifest, load_report
-from timesys_ci.service.exports import REPORT_FORMATS, exported_report, render_report
+from tests.exports_support import load_report, manifest_sbom
+from timesys.core.choices import REPORT_FORMATS
+from timesys_ci.service.exports import exported_report, render_report
 
 
 @pytest.mark.parametrize("export_format", REPORT_FORMATS)
 def test_client_decoding_gives_back_the_rendered_file(export_format: str) -> None:
-    encoded = exported_report(load_report(), load_manifest(), export_format, "xml", "1.5")
+    encoded = exported_report(load_report(), manifest_sbom(), export_format, "xml", "1.5")
     assert isinstance(encoded, str)
     decoded = gzip.decompress(base64.b64decode(encoded))  # what timesys.core.utils.save_file does
-    expected = render_report(load_report(), load_manifest(), export_format, cyclonedx_format="xml", cyclonedx_version="1.5")[0]
+    expected = render_report(load_report(), manifest_sbom(), export_format, cyclonedx_format="xml", cyclonedx_version="1.5")[0]
     assert decoded == expected
 
 

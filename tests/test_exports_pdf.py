@@ -5,7 +5,7 @@ import re
 
 from pypdf import PdfReader
 
-from tests.exports_support import load_manifest, load_report
+from tests.exports_support import load_report, manifest_sbom
 from timesys_ci.service.exports import render_report
 from timesys_ci.service.exports.pdf_writer import Line, render_pdf
 
@@ -40,7 +40,7 @@ def _pages_text(data: bytes) -> list[str]:
 
 
 def test_full_report_structure() -> None:
-    data, media_type = render_report(load_report(), load_manifest(), "pdf")
+    data, media_type = render_report(load_report(), manifest_sbom(), "pdf")
     assert media_type == "application/pdf"
     assert _check_structure(data) == 2  # summary page + detail page
     assert b"/BaseFont /Helvetica" in data and b"/WinAnsiEncoding" in data
@@ -50,7 +50,7 @@ def test_full_report_structure() -> None:
 
 
 def test_summary_is_one_page_without_the_cve_list() -> None:
-    data = render_report(load_report(), load_manifest(), "pdfsummary")[0]
+    data = render_report(load_report(), manifest_sbom(), "pdfsummary")[0]
     assert _check_structure(data) == 1
     assert b"(Vulnerabilities) Tj" not in data
     assert b"(Unfixed: 4) Tj" in data
@@ -79,14 +79,14 @@ def test_long_words_wrap_inside_the_page() -> None:
 
 
 def test_pypdf_reads_the_text_back() -> None:
-    pages = _pages_text(render_report(load_report(), load_manifest(), "pdf")[0])
+    pages = _pages_text(render_report(load_report(), manifest_sbom(), "pdf")[0])
     assert len(pages) == 2
     text = "\n".join(pages)
     assert "Vulnerability report: core-image-minimal" in pages[0]
     assert "CVE-2022-48174" in text
     assert "linux-yocto 6.6.21" in text
     assert "page 2 of 2" in pages[1]
-    summary = _pages_text(render_report(load_report(), load_manifest(), "pdfsummary")[0])
+    summary = _pages_text(render_report(load_report(), manifest_sbom(), "pdfsummary")[0])
     assert len(summary) == 1 and "Unfixed: 4" in summary[0] and "Vulnerabilities" not in summary[0]
 
 

@@ -11,7 +11,7 @@ from tests.exports_support import spdx_expression_errors
 from tests.test_exports_pdf import _check_structure
 from timesys_ci.service.exports.csv_report import FORMULA_TRIGGERS
 from timesys_ci.service.exports import render_report
-from timesys_ci.service.exports.licenses import declared_license
+from timesys_ci.sbom.licenses import declared_license
 from timesys_ci.service.exports.pdf_writer import Line, render_pdf
 
 # Words and operators that build-system licence strings are made of, so the examples look like real ones.

@@ -5,15 +5,17 @@ import re
 
 import pytest
 
-from tests.exports_support import cyclonedx_errors, load_manifest, spdx_errors
+from tests.exports_support import cyclonedx_errors, load_manifest, manifest_sbom, spdx_errors
 from timesys_ci.service.exports import ExportError, convert_manifest
-from timesys_ci.service.exports.licenses import declared_license, spdx_expression
+from timesys_ci.service.exports.components import cpe_names
+from timesys_ci.sbom import Sbom, SbomError, load_sbom
+from timesys_ci.sbom.licenses import declared_license, spdx_expression
 
 TIMESTAMP = "2026-11-27T16:31:05Z"
 
 
 def _spdx(version: str = "2.3") -> dict:
-    data, media_type = convert_manifest(load_manifest(), "spdx", sbom_version=version, timestamp=TIMESTAMP)
+    data, media_type = convert_manifest(manifest_sbom(), "spdx", sbom_version=version, timestamp=TIMESTAMP)
     assert media_type == "application/spdx+json"
     return json.loads(data)
 
@@ -110,7 +112,7 @@ def test_declared_licence_says_what_each_licence_ref_stands_for() -> None:
 def test_spdx_tools_validates_every_spdx_output(fmt: str, file_format: str, version: str) -> None:
     manifest = load_manifest()
     manifest["packages"]["zlib"]["license"] = "GPLv2+ & PD & (MIT | BSD)"
-    data = convert_manifest(manifest, fmt, file_format=file_format, sbom_version=version, timestamp=TIMESTAMP)[0]
+    data = convert_manifest(manifest_sbom(manifest), fmt, file_format=file_format, sbom_version=version, timestamp=TIMESTAMP)[0]
     assert spdx_errors(data, version) == []
 
 
@@ -122,7 +124,7 @@ def test_spdx_tools_catches_an_undeclared_licence_ref() -> None:
 
 
 def test_spdx_tag_value() -> None:
-    data, media_type = convert_manifest(load_manifest(), "spdx", file_format="tag", timestamp=TIMESTAMP)
+    data, media_type = convert_manifest(manifest_sbom(), "spdx", file_format="tag", timestamp=TIMESTAMP)
     assert media_type.startswith("text/spdx")
     text = data.decode("utf-8")
     assert text.startswith("SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nSPDXID: SPDXRef-DOCUMENT\n")
@@ -139,7 +141,7 @@ def test_spdx_tag_value() -> None:
 
 
 def test_spdx_lite_keeps_only_the_lite_fields() -> None:
-    text = convert_manifest(load_manifest(), "spdx-lite", timestamp=TIMESTAMP)[0].decode()
+    text = convert_manifest(manifest_sbom(), "spdx-lite", timestamp=TIMESTAMP)[0].decode()
     assert "PackageName: openssl\n" in text
     assert "PackageLicenseDeclared: Apache-2.0\n" in text
     assert "PackageChecksum" not in text and "ExternalRef" not in text
@@ -147,10 +149,10 @@ def test_spdx_lite_keeps_only_the_lite_fields() -> None:
 
 @pytest.mark.parametrize("version", ["1.4", "1.5", "1.6", "1.7"])
 def test_cyclonedx_sbom_is_schema_valid(version: str) -> None:
-    data, media_type = convert_manifest(load_manifest(), "cyclonedx", sbom_version=version, timestamp=TIMESTAMP)
+    data, media_type = convert_manifest(manifest_sbom(), "cyclonedx", sbom_version=version, timestamp=TIMESTAMP)
     assert media_type == f"application/vnd.cyclonedx+json; version={version}"
     assert cyclonedx_errors(data, "json", version) == []
-    xml = convert_manifest(load_manifest(), "cyclonedx", file_format="xml", sbom_version=version, timestamp=TIMESTAMP)[0]
+    xml = convert_manifest(manifest_sbom(), "cyclonedx", file_format="xml", sbom_version=version, timestamp=TIMESTAMP)[0]
     assert cyclonedx_errors(xml, "xml", version) == []
     bom = json.loads(data)
     assert len(bom["components"]) == 6
@@ -158,19 +160,19 @@ def test_cyclonedx_sbom_is_schema_valid(version: str) -> None:
 
 
 def test_cyclonedx_defaults_to_json_1_6_and_offers_xml() -> None:
-    assert convert_manifest(load_manifest(), "cyclonedx", timestamp=TIMESTAMP)[1] == "application/vnd.cyclonedx+json; version=1.6"
-    data, media_type = convert_manifest(load_manifest(), "cyclonedx", file_format="xml", sbom_version="1.5", timestamp=TIMESTAMP)
+    assert convert_manifest(manifest_sbom(), "cyclonedx", timestamp=TIMESTAMP)[1] == "application/vnd.cyclonedx+json; version=1.6"
+    data, media_type = convert_manifest(manifest_sbom(), "cyclonedx", file_format="xml", sbom_version="1.5", timestamp=TIMESTAMP)
     assert media_type == "application/vnd.cyclonedx+xml; version=1.5"
     assert b'xmlns="http://cyclonedx.org/schema/bom/1.5"' in data
 
 
 @pytest.mark.parametrize(("fmt", "file_format"), [("spdx", "json"), ("spdx", "tag"), ("spdx-lite", None), ("cyclonedx", "json"), ("cyclonedx", "xml")])
 def test_output_is_a_function_of_manifest_and_timestamp(fmt: str, file_format: str) -> None:
-    first = convert_manifest(load_manifest(), fmt, file_format=file_format, timestamp=TIMESTAMP)[0]
-    assert convert_manifest(load_manifest(), fmt, file_format=file_format, timestamp=TIMESTAMP)[0] == first
-    assert convert_manifest(load_manifest(), fmt, file_format=file_format, timestamp="2027-01-01T00:00:00Z")[0] != first
+    first = convert_manifest(manifest_sbom(), fmt, file_format=file_format, timestamp=TIMESTAMP)[0]
+    assert convert_manifest(manifest_sbom(), fmt, file_format=file_format, timestamp=TIMESTAMP)[0] == first
+    assert convert_manifest(manifest_sbom(), fmt, file_format=file_format, timestamp="2027-01-01T00:00:00Z")[0] != first
     # Without a timestamp argument the manifest's own date is used.
-    assert convert_manifest(load_manifest(), fmt, file_format=file_format)[0] == first
+    assert convert_manifest(manifest_sbom(), fmt, file_format=file_format)[0] == first
 
 
 @pytest.mark.parametrize(
@@ -186,12 +188,67 @@ def test_output_is_a_function_of_manifest_and_timestamp(fmt: str, file_format: s
 )
 def test_bad_conversion_options_are_rejected(fmt: str, options: dict, named: str) -> None:
     with pytest.raises(ExportError) as caught:
-        convert_manifest(load_manifest(), fmt, **options)
+        convert_manifest(manifest_sbom(), fmt, **options)
     assert named in str(caught.value)
 
 
 def test_malformed_manifest_is_rejected_naming_the_field() -> None:
-    with pytest.raises(ExportError, match="'packages'"):
-        convert_manifest({"packages": ["openssl"]}, "spdx")
-    with pytest.raises(ExportError, match=r"packages\['openssl'\]"):
-        convert_manifest({"packages": {"openssl": "3.2.3"}}, "cyclonedx")
+    # A conversion reads the SBOM as an upload does: the reader names the field.
+    with pytest.raises(SbomError, match="'packages'"):
+        manifest_sbom({"packages": ["openssl"]})
+    with pytest.raises(SbomError, match=r"packages\['openssl'\]"):
+        manifest_sbom({"packages": {"openssl": "3.2.3"}})
+
+
+def _described(sbom: Sbom) -> dict:
+    """What an SBOM says about each package that a conversion must carry."""
+    return {package.ref: (package.supplier_name, package.download_location, package.checksums, package.homepage,
+                          package.summary, package.declared_license.expression if package.declared_license else None,
+                          sorted(package.patched_cves), package.package_url, cpe_names(package))
+            for package in sbom.packages}
+
+
+@pytest.mark.parametrize(("fmt", "file_format"), [("spdx", "json"), ("spdx", "tag"), ("cyclonedx", "json"),
+                                                  ("cyclonedx", "xml")])
+def test_a_conversion_reads_back_as_it_was_described(fmt: str, file_format: str) -> None:
+    original = manifest_sbom()
+    converted = load_sbom(convert_manifest(original, fmt, file_format=file_format, timestamp=TIMESTAMP)[0].decode())
+    assert _described(converted) == _described(original)
+    assert converted.created == TIMESTAMP and converted.manifest_name == original.manifest_name
+
+
+def test_statements_about_cves_travel_with_the_conversion() -> None:
+    manifest = load_manifest()
+    manifest["whitelist"] = ["CVE-2099-0001"]
+    manifest["packages"]["openssl"]["ignore_cves"] = ["CVE-2099-0002"]
+    manifest["vulnerabilities"] = [
+        {"id": "CVE-2099-0003", "analysis": {"state": "not_affected", "justification": "code_not_present"},
+         "affects": [{"product": "zlib"}]},
+        {"id": "CVE-2099-0004", "analysis": {"state": "fixed"}, "affects": [{"product": "zlib"}]},  # no CycloneDX state
+        {"id": "CVE-2099-0005", "analysis": {"state": "not_affected"}, "affects": [{"product": "not-listed"}]},
+    ]
+    bom = json.loads(convert_manifest(manifest_sbom(manifest), "cyclonedx", timestamp=TIMESTAMP)[0])
+    stated = {(item["id"], item["analysis"]["state"], tuple(ref["ref"] for ref in item.get("affects", [])))
+              for item in bom["vulnerabilities"]}
+    assert stated == {("CVE-2099-0001", "not_affected", ()), ("CVE-2099-0002", "not_affected", ("openssl@3.2.3",)),
+                      ("CVE-2099-0003", "not_affected", ("zlib@1.3.1",)),
+                      ("CVE-2099-0004", "in_triage", ("zlib@1.3.1",))}  # never widened, never made a fix
+    busybox = next(item for item in bom["components"] if item["name"] == "busybox")
+    assert busybox["pedigree"] == {"patches": [{"type": "backport", "diff": {"url": "CVE-2023-42363.patch"},
+                                                "resolves": [{"type": "security", "id": "CVE-2023-42363"}]}]}
+    spdx = json.loads(convert_manifest(manifest_sbom(manifest), "spdx", timestamp=TIMESTAMP)[0])
+    assert [item["comment"] for item in spdx["annotations"]] == ["timesys-ci VEX: CVE-2099-0001 not_affected"]
+    packages = {package["name"]: package for package in spdx["packages"]}
+    assert [item["comment"] for item in packages["zlib"]["annotations"]] == [
+        "timesys-ci VEX: CVE-2099-0003 not_affected (code_not_present)", "timesys-ci VEX: CVE-2099-0004 fixed"]
+    assert packages["busybox"]["sourceInfo"] == "CVEs fixed: CVE-2023-42363"
+    assert spdx_errors(json.dumps(spdx), "2.3") == []
+
+
+def test_a_package_named_by_its_cve_product_gets_that_products_cpe() -> None:
+    manifest = load_manifest()
+    manifest["packages"]["ncurses"].pop("cpe_id")  # cve_product gnu:ncurses, cve_version 6.4
+    manifest["packages"]["zlib"].pop("cpe_id")  # cve_product zlib: the name, which every reader assumes anyway
+    bom = json.loads(convert_manifest(manifest_sbom(manifest), "cyclonedx", timestamp=TIMESTAMP)[0])
+    cpes = {item["name"]: item.get("cpe") for item in bom["components"]}
+    assert cpes["ncurses"] == "cpe:2.3:*:gnu:ncurses:6.4:*:*:*:*:*:*:*" and cpes["zlib"] is None

@@ -1,17 +1,21 @@
 """Every CycloneDX and SPDX document the local service serves, checked by independent validators.
 
-Real SBOMs are uploaded to the running local service over HTTP; every export it offers is fetched the way a user
-fetches it (`download_report`, `get_manifest_file`, the upload's `exported_report`) and checked by the libraries of
-the formats' own projects: cyclonedx-python-lib (CycloneDX 1.4-1.7, JSON schema and XSD), spdx-tools (SPDX 2.2 /
-2.3 JSON and tag-value, full validation including licence ids and LicenseRef declarations), license-expression
-(each CycloneDX `expression`), openpyxl (XLSX) and pypdf (PDF).
+Real SBOMs of every format the service reads (Vigiles manifests from Yocto, Buildroot and OpenWrt, CycloneDX JSON
+and XML, SPDX 2 JSON and tag-value, SPDX 3 JSON-LD) are uploaded to the running local service over HTTP; every
+export and conversion it offers is fetched the way a user fetches it (`download_report`, `get_manifest_file`, the
+upload's `exported_report`) and checked by the libraries of the formats' own projects: cyclonedx-python-lib
+(CycloneDX 1.4-1.7, JSON schema and XSD), spdx-tools (SPDX 2.2 / 2.3 JSON and tag-value, full validation including
+licence ids and LicenseRef declarations), license-expression (each CycloneDX `expression`), openpyxl (XLSX) and
+pypdf (PDF). A converted SBOM uploaded again scans to the same findings as the upload it came from.
 """
 from __future__ import annotations
 
+import csv
+import gzip
 import io
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 from xml.etree import ElementTree as ET
 
 import openpyxl
@@ -19,9 +23,11 @@ import pytest
 from pypdf import PdfReader
 
 import timesys
+from timesys.core.choices import CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS, SPDX_VERSIONS
 from timesys.core.llapi import LLAPI
 from timesys.vigiles import manifests, reports
-from timesys.vigiles.reports import CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS
+from timesys_ci.sbom import is_readable
+from timesys_ci.sbom.model import FORMAT_IDS
 
 from .conftest import LocalVigiles
 from .exports_support import cyclonedx_errors, spdx_errors, spdx_expression_errors
@@ -34,13 +40,32 @@ VIGILES_MANIFESTS = {
     "openwrt": FIXTURES / "vulndb" / "manifests" / "openwrt-ath79.vigiles.json",
     "licences-purls": FIXTURES / "exports" / "licences-purls.vigiles.json",
 }
-SBOMS = {**VIGILES_MANIFESTS, "cyclonedx-upload": FIXTURES / "sbom-formats" / "vulnscout-converted.bom.cdx.json"}
+#: One upload of every other format the service reads, with the format id it must be stored as.
+OTHER_FORMATS = {
+    "cyclonedx-json": FIXTURES / "sbom-formats" / "vulnscout-converted.bom.cdx.json",
+    "cyclonedx-xml": FIXTURES / "vulndb" / "sbom-formats" / "alpine.syft.cdx14.xml",
+    "spdx-json": FIXTURES / "vulndb" / "yocto-spdx" / "recipe-busybox.spdx.json",
+    "spdx-tag": FIXTURES / "vulndb" / "sbom-formats" / "centos-7.trivy.spdx22.spdx",
+    "spdx3-jsonld": FIXTURES / "sbom-formats" / "core-image-minimal-qemux86-64.rootfs.spdx3.json.gz",
+}
+SBOMS = {**VIGILES_MANIFESTS, **OTHER_FORMATS}
+#: One upload per format: the tag-value checks (spdx-tools' parser takes ~1 s a document) run for these.
+ONE_PER_FORMAT = ("yocto", "licences-purls", *OTHER_FORMATS)
 CYCLONEDX = [(version, encoding) for version in CYCLONEDX_VERSIONS for encoding in CYCLONEDX_FORMATS]
-# Every SPDX output for every manifest in JSON; tag-value (spdx-tools' parser takes ~1 s a document) for the two
-# richest manifests, which between them have every field tag-value writes.
-SPDX = [(sbom, sbom_format, file_format, version) for sbom in sorted(VIGILES_MANIFESTS) for version in ("2.2", "2.3")
+SPDX = [(sbom, sbom_format, file_format, version) for sbom in sorted(SBOMS) for version in SPDX_VERSIONS
         for sbom_format, file_format in (("spdx", "json"), ("spdx", "tag"), ("spdx-lite", None))
-        if file_format == "json" or sbom in ("yocto", "licences-purls")]
+        if file_format == "json" or sbom in ONE_PER_FORMAT]
+#: Conversions that keep what the scan matches on (SPDX Lite leaves out CPEs and purls by design). They are checked
+#: for every upload format but SPDX tag-value, whose fixture (CentOS packages) has no CVE in the sample data; the
+#: tag-value output is checked through the others.
+ROUND_TRIPS = [("cyclonedx", "json"), ("cyclonedx", "xml"), ("spdx", "json"), ("spdx", "tag")]
+
+
+def _text(path: Path) -> str:
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            return handle.read()
+    return path.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +78,17 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict
         client = LLAPI()
         client.configure(key_file_path=LocalVigiles(running, tmp).add_user())
         patch.setattr(timesys, "llapi", client)
-        yield {name: manifests.upload_manifest(path.read_text(encoding="utf-8")) for name, path in SBOMS.items()}
+        yield {name: manifests.upload_manifest(_text(path), manifest_name=name) for name, path in SBOMS.items()}
         client.close()
         running.storage.close()
+
+
+def test_the_matrix_covers_every_readable_format(service: dict[str, dict[str, Any]]) -> None:
+    stored = {name: manifests.get_manifest_info(result["manifest_token"])["sbom_format"]
+              for name, result in service.items()}
+    assert {name: stored[name] for name in OTHER_FORMATS} == {name: name for name in OTHER_FORMATS}
+    assert {stored[name] for name in VIGILES_MANIFESTS} == {"vigiles"}
+    assert set(stored.values()) == {format_id for format_id in FORMAT_IDS if is_readable(format_id)}
 
 
 def _check_cyclonedx(data: bytes, encoding: str, version: str) -> None:
@@ -84,7 +117,7 @@ def test_cyclonedx_reports(service: dict[str, dict[str, Any]], sbom: str, report
 
 
 @pytest.mark.parametrize(("version", "encoding"), CYCLONEDX)
-@pytest.mark.parametrize("sbom", sorted(VIGILES_MANIFESTS))
+@pytest.mark.parametrize("sbom", sorted(SBOMS))
 def test_cyclonedx_conversions(service: dict[str, dict[str, Any]], sbom: str, version: str, encoding: str) -> None:
     data = manifests.get_manifest_file(service[sbom]["manifest_token"], sbom_format="cyclonedx", file_format=encoding,
                                        sbom_version=version)
@@ -97,6 +130,38 @@ def test_spdx_conversions(service: dict[str, dict[str, Any]], sbom: str, sbom_fo
     data = manifests.get_manifest_file(service[sbom]["manifest_token"], sbom_format=sbom_format,
                                        file_format=file_format, sbom_version=version)
     assert spdx_errors(data, version) == []
+
+
+def _findings(report: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(entry["cve_id"], entry["category"]) for entries in report["cves"].values() for entry in entries}
+
+
+@pytest.mark.parametrize(("sbom_format", "file_format"), ROUND_TRIPS)
+@pytest.mark.parametrize("sbom", [name for name in ONE_PER_FORMAT + ("buildroot",) if name != "spdx-tag"])
+def test_a_converted_sbom_scans_to_the_same_findings(service: dict[str, dict[str, Any]], sbom: str,
+                                                    sbom_format: str, file_format: str) -> None:
+    """The conversion keeps what the scan decides on: products, versions, patched, ignored and VEX'd CVEs."""
+    original = service[sbom]
+    converted = manifests.get_manifest_file(original["manifest_token"], sbom_format=sbom_format,
+                                            file_format=file_format)
+    again = manifests.upload_manifest(converted.decode("utf-8"), manifest_name=f"{sbom}-as-{sbom_format}")
+    assert _findings(original)
+    assert _findings(again) == _findings(original)
+
+
+@pytest.mark.parametrize("sbom", ONE_PER_FORMAT)
+def test_report_files_of_every_format(service: dict[str, dict[str, Any]], sbom: str) -> None:
+    result = service[sbom]
+    cve_ids = {entry["cve_id"] for entries in result["cves"].values() for entry in entries}
+    rows = list(csv.DictReader(io.StringIO(reports.download_report(result["report_token"], "csv").decode("utf-8"))))
+    assert {row["cve_id"] for row in rows} == cve_ids
+    book = openpyxl.load_workbook(io.BytesIO(reports.download_report(result["report_token"], "xlsx")))
+    assert {row[2] for row in list(book["Vulnerabilities"].iter_rows(values_only=True))[1:]} == cve_ids
+    for report_format in ("pdf", "pdfsummary"):
+        pdf = PdfReader(io.BytesIO(reports.download_report(result["report_token"], report_format)), strict=True)
+        text = "\n".join(page.extract_text() for page in pdf.pages)
+        assert f"Vulnerability report: {sbom}" in text
+        assert "Packages in manifest: " in text  # the PDF header reads the SBOM, whatever its format
 
 
 @pytest.mark.parametrize(("version", "encoding"), CYCLONEDX)

@@ -6,7 +6,7 @@ from xml.etree import ElementTree as ET
 
 import openpyxl
 
-from tests.exports_support import load_manifest, load_report
+from tests.exports_support import load_report, manifest_sbom
 from timesys_ci.service.exports import render_report
 from timesys_ci.service.exports.csv_report import COLUMNS
 
@@ -23,7 +23,7 @@ REQUIRED_PARTS = {
 
 
 def _workbook() -> bytes:
-    data, media_type = render_report(load_report(), load_manifest(), "xlsx")
+    data, media_type = render_report(load_report(), manifest_sbom(), "xlsx")
     assert media_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return data
 

@@ -265,3 +265,29 @@ def test_timeout_sets_the_network_timeout(tmp_path: Path) -> None:
         # With the default 300 s read timeout, run_cli's own 120 s limit would end this run instead.
         run = run_cli("upload", str(EXAMPLE), "--timeout", "1", home=tmp_path, env={"VIGILES_KEY_FILE": str(key)})
     assert run.returncode == 3 and "within the timeout" in run.error_line
+
+
+def test_previous_upload_baseline_comes_from_the_report_list(fresh_llapi: "timesys.LLAPI", tmp_path: Path) -> None:
+    """The default baseline is read from `get_report_tokens` of the earlier upload: its old report is never
+    downloaded, so one that no longer parses (here: every other answer) cannot fail today's run."""
+    from timesys_ci.job.upload import _previous_upload
+    from timesys_ci.report import parse_report
+
+    from .support.scripted_server import Answer
+
+    key = tmp_path / "key"
+    key.write_text(json.dumps({"email": "a@example.com", "organization_key": "k" * 20}))
+    today = parse_report({"manifest_token": "M2", "manifest_name": "img", "report_token": "R9", "cves": {}})
+    listed = [{"manifest_token": "M1", "manifest_name": "img", "upload_date": "2026-01-01", "folder_token": None},
+              {"manifest_token": "M2", "manifest_name": "img", "upload_date": "2026-01-02", "folder_token": None}]
+    reports = {"manifest_token": "M1", "reports": [
+        {"created_date": "2026-01-01T10:00:00", "report_token": "R2", "manifest_token": "M1", "manifest_version": 2},
+        {"created_date": "2026-01-01T09:00:00", "report_token": "R1", "manifest_token": "M1", "manifest_version": 1}]}
+    malformed = Answer(body={"cves": "not a list", "counts": 7})
+    with ScriptedServer(Answer(body=listed), Answer(body=reports), default=malformed) as server:
+        fresh_llapi.configure(key_file_path=key, url=server.url)
+        baseline = _previous_upload(today)
+    assert (baseline.kind, baseline.report_token, baseline.manifest_token) == ("previous upload", "R2", "M1")
+    assert baseline.date == "2026-01-01T10:00:00"
+    paths = [request.path.split("?")[0] for request in server.requests]
+    assert paths[1].endswith("/manifests/M1/reports") and len(paths) == 2  # no /reports/latest, no download

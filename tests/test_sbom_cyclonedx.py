@@ -60,6 +60,28 @@ def test_cyclonedx_14_xml_in_its_own_namespace() -> None:
     assert packages["busybox"].version == "1.35.0"
 
 
+def test_cyclonedx_descriptive_fields_and_pedigree_patches() -> None:
+    packages = by_name(load_sbom(read(DISTRO / "alpine.syft.cdx14.xml")))
+    assert packages["zlib"].summary and packages["zlib"].download_location
+    bom = json.loads(read(DISTRO / "alpine-zlib.cdx16.json"))
+    bom["components"][0].update({
+        "supplier": {"name": "Alpine"}, "description": "compression library",
+        "hashes": [{"alg": "SHA-256", "content": "AB12"}, {"alg": "MD5", "content": "not hex"}],
+        "externalReferences": [{"type": "website", "url": "https://zlib.net/"},
+                               {"type": "distribution", "url": "https://zlib.net/zlib.tar.xz"}],
+        "licenses": [{"expression": "Zlib OR MIT"}, {"license": {"id": "BSD-3-Clause"}}],
+        "pedigree": {"patches": [{"type": "backport", "diff": {"url": "CVE-2022-37434%20fix.patch"},
+                                  "resolves": [{"type": "security", "id": "cve-2022-37434"}]},
+                                 {"type": "backport", "resolves": [{"type": "security", "id": "CVE-2018-25032"}]}]},
+    })
+    [zlib] = load_sbom(json.dumps(bom)).packages
+    assert (zlib.supplier, zlib.summary, zlib.homepage, zlib.download_location) == (
+        "Alpine", "compression library", "https://zlib.net/", "https://zlib.net/zlib.tar.xz")
+    assert zlib.checksums == (("SHA256", "ab12"),)  # a digest that is not hex is no checksum
+    assert zlib.license == "(Zlib OR MIT) AND BSD-3-Clause"  # each entry applies: their conjunction
+    assert zlib.patched_cves == {"CVE-2022-37434": ["CVE-2022-37434 fix.patch"], "CVE-2018-25032": []}
+
+
 def with_statements(document: dict) -> dict:
     """The real BOM plus a VEX section written for this test (no public BOM in the fixtures carries one)."""
     document["vulnerabilities"] = [

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from timesys_ci.sbom import load_sbom
 from timesys_ci.sbom.model import Package
 from timesys_ci.sbom.purl import canonical_purl, generic_purl, parse_purl, purl_vendor_product
 from timesys_ci.service.exports import convert_manifest
@@ -73,8 +74,8 @@ def test_matcher_takes_vendor_and_product_from_the_purl() -> None:
 
 
 def test_exports_write_canonical_purls_and_replace_invalid_ones() -> None:
-    manifest = json.loads(LICENCES_PURLS.read_text(encoding="utf-8"))
-    bom = json.loads(convert_manifest(manifest, "cyclonedx")[0])
+    sbom = load_sbom(LICENCES_PURLS.read_text(encoding="utf-8"), str(LICENCES_PURLS))
+    bom = json.loads(convert_manifest(sbom, "cyclonedx")[0])
     purls = {component["name"]: component["purl"] for component in bom["components"]}
     assert purls["@angular/core"] == "pkg:npm/%40angular/core@16.2.12"
     assert purls["gin"] == "pkg:golang/github.com/gin-gonic/gin@v1.9.1"

@@ -90,6 +90,69 @@ def test_spdx3_walnascar_packages_and_vex() -> None:
     assert any(s.id == "CVE-2019-1010025" and s.package == "libc6" and "ASLR" in (s.justification or "") for s in not_affected)
 
 
+def test_descriptive_fields_of_yocto_spdx2_and_spdx3() -> None:
+    [busybox] = load_sbom(read(YOCTO_SPDX2 / "recipe-busybox.spdx.json")).packages
+    assert busybox.supplier == "Organization: OpenEmbedded ()"
+    assert (busybox.homepage, busybox.summary) == ("https://www.busybox.net",
+                                                   "Tiny versions of many common UNIX utilities in a single small executable")
+    assert busybox.license == "GPL-2.0-only AND LicenseRef-bzip2-1.0.4"
+    packages = by_name(load_sbom(spdx3_walnascar()))
+    libz = packages["libz1"]
+    assert libz.license == "Zlib"  # the hasConcludedLicense relationship's expression element
+    assert (libz.homepage, libz.summary) == ("http://zlib.net/", "Zlib Compression Library")
+
+
+TAG_DESCRIBED = """SPDXVersion: SPDX-2.3
+SPDXID: SPDXRef-DOCUMENT
+DocumentName: demo
+Created: 2026-01-02T03:04:05Z
+PackageName: zlib
+SPDXID: SPDXRef-zlib
+PackageVersion: 1.3.1
+PackageSupplier: Organization: OpenEmbedded ()
+PackageDownloadLocation: https://zlib.net/zlib-1.3.1.tar.xz
+PackageChecksum: SHA256: 38EF96B8DFE510D42707D9C781877914792541133E1870841463BFA73F883E32
+PackageChecksum: SHA3-256: 00ff
+PackageHomePage: https://zlib.net/
+PackageSummary: <text>General-purpose
+compression</text>
+ExternalRef: SECURITY cpe23Type cpe:2.3:a:zlib:zlib:1.3.1:*:*:*:*:*:*:*
+
+Annotator: Tool: timesys-ci-1.0
+AnnotationDate: 2026-01-02T03:04:05Z
+AnnotationType: REVIEW
+SPDXREF: SPDXRef-zlib
+AnnotationComment: <text>timesys-ci VEX: CVE-2023-45853 not_affected (code_not_present)</text>
+
+Annotator: Tool: timesys-ci-1.0
+AnnotationDate: 2026-01-02T03:04:05Z
+AnnotationType: REVIEW
+SPDXREF: SPDXRef-DOCUMENT
+AnnotationComment: <text>timesys-ci VEX: CVE-2099-0001 not_affected</text>
+
+Annotator: Person: Jane
+AnnotationDate: 2026-01-02T03:04:05Z
+AnnotationType: OTHER
+SPDXREF: SPDXRef-zlib
+AnnotationComment: <text>reviewed, fine</text>
+"""
+
+
+def test_tag_value_descriptive_fields_and_vex_annotations() -> None:
+    sbom = load_sbom(TAG_DESCRIBED)
+    [zlib] = sbom.packages
+    assert sbom.created == "2026-01-02T03:04:05Z"
+    assert (zlib.supplier, zlib.download_location, zlib.homepage) == (
+        "Organization: OpenEmbedded ()", "https://zlib.net/zlib-1.3.1.tar.xz", "https://zlib.net/")
+    assert zlib.checksums == (("SHA256", "38ef96b8dfe510d42707d9c781877914792541133e1870841463bfa73f883e32"),
+                              ("SHA3256", "00ff"))
+    assert zlib.summary == "General-purpose\ncompression"
+    assert [(s.id, s.state, s.package, s.justification) for s in sbom.vulnerabilities] == [
+        ("CVE-2099-0001", "not_affected", None, None),  # annotates the document: every package
+        ("CVE-2023-45853", "not_affected", "zlib", "code_not_present"),
+    ]  # another annotator's free text is no statement
+
+
 @pytest.mark.parametrize("document, fragment", [
     ({"spdxVersion": "SPDX-2.3", "packages": {}}, "s.json: packages must be a list, got dict"),
     ({"spdxVersion": "SPDX-2.3", "packages": ["busybox"]}, "s.json: packages[0] must be an object, got str"),

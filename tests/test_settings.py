@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from timesys import ConfigurationError
+from timesys.core import config as core_config
 from timesys.core.llapi import LLAPI
-from timesys_ci.settings import CommandLine, DashboardConfigModel, KeyFileModel, Settings, SettingsError
+from timesys_ci.settings import CommandLine, Settings, SettingsError
 
 from .conftest import DEMO_EMAIL, DEMO_KEY
 
@@ -185,16 +186,19 @@ def test_key_never_shown(home: Path) -> None:
     shown = [repr(settings), str(settings), settings.model_dump_json(), repr(settings.model_dump()),
              json.dumps(settings.describe()), repr(settings.key)]
     assert all(DEMO_KEY not in text for text in shown)
-    assert settings.key is not None and settings.key.to_key_file().key == DEMO_KEY.encode()
+    assert settings.key is not None and settings.key.key == DEMO_KEY.encode()
+    # The settings hold the library's own models, as the client loads them: no copy, no round trip.
+    assert type(settings.key) is core_config.KeyFile
+    assert json.loads(settings.model_dump_json())["key"]["key"] == "<redacted>"
 
 
-def test_models_validate_through_the_library(tmp_path: Path) -> None:
-    model = KeyFileModel.from_data({"email": " a@b.c ", "key": "k1", "server_url": "https://x.test//"}, "secret")
+def test_one_model_of_each_file_from_the_library(tmp_path: Path) -> None:
+    model = core_config.parse_key_data({"email": " a@b.c ", "key": "k1", "server_url": "https://x.test//"}, "secret")
     assert (model.email, model.server_url, model.key_member, model.source) == ("a@b.c", "https://x.test/", "key",
                                                                               "secret")
     with pytest.raises(ConfigurationError, match="^secret: missing member 'organization_key' \\(or 'key'\\)$"):
-        KeyFileModel.from_data({"email": "a@b.c"}, "secret")
-    dash = DashboardConfigModel.from_path(_write(tmp_path / "d", {"group": " G ", "folder": " F "}))
+        core_config.parse_key_data({"email": "a@b.c"}, "secret")
+    dash = core_config.read_dashboard_config(_write(tmp_path / "d", {"group": " G ", "folder": " F "}))
     assert (dash.group_token, dash.folder_token) == ("G", "F")
     with pytest.raises(ConfigurationError, match=f"^{tmp_path}/e: missing or empty member 'group'"):
-        DashboardConfigModel.from_path(_write(tmp_path / "e", {"group": "", "product": "P"}))
+        core_config.read_dashboard_config(_write(tmp_path / "e", {"group": "", "product": "P"}))

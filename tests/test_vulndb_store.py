@@ -112,8 +112,10 @@ def test_the_file_uses_a_rollback_journal_so_it_can_be_swapped(tmp_path: Path) -
     store.close()
 
 
-def test_legacy_data_dir_moves_its_vulnerability_rows(tmp_path: Path) -> None:
-    """A schema-1 accounts database with user-imported records: moved to vulndb.sqlite3, then dropped."""
+@pytest.mark.parametrize("version", [1, 2])
+def test_legacy_data_dir_moves_its_vulnerability_rows(tmp_path: Path, version: int) -> None:
+    """A schema-1 or -2 (sealed keys) accounts database with user-imported records: moved to vulndb.sqlite3,
+    then dropped by migration 3."""
     from timesys_ci.service.storage import Storage
     from timesys_ci.service.storage.schema import MIGRATIONS
 
@@ -128,7 +130,9 @@ def test_legacy_data_dir_moves_its_vulnerability_rows(tmp_path: Path) -> None:
                            (item["id"], "", json.dumps(item)))
     connection.execute("INSERT INTO kev (cve_id, date_added) VALUES ('CVE-2099-4242', '2099-01-01')")
     connection.execute("INSERT INTO epss (cve_id, score, percentile) VALUES ('CVE-2099-4242', 0.5, 0.9)")
-    connection.execute("PRAGMA user_version = 1")
+    if version == 2:
+        MIGRATIONS[1](connection, tmp_path)  # main's schema 2: API keys sealed, vulnerability tables still there
+    connection.execute(f"PRAGMA user_version = {version}")
     connection.commit()
     connection.close()
     storage = Storage(tmp_path)

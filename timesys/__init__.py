@@ -9,16 +9,9 @@ from __future__ import annotations
 
 import logging
 
-try:
-    from importlib.metadata import PackageNotFoundError, version as _distribution_version
+from timesys.core.version import tool_version
 
-    try:
-        __version__ = _distribution_version("timesys-ci")
-    except PackageNotFoundError:
-        __version__ = "0.0.0"
-except ImportError:  # pragma: no cover - Python < 3.8 is not supported
-    __version__ = "0.0.0"
-
+__version__ = tool_version()
 logger = logging.getLogger("timesys")
 
 from timesys.exceptions import (  # noqa: E402

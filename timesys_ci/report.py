@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, List, Mapping, Optional, Tuple, Union
+from typing import Any, List, Literal, Mapping, Optional, Tuple, Union, get_args
 from urllib.parse import urljoin, urlsplit
 
 from timesys import ParameterError
@@ -21,11 +21,14 @@ from timesys_ci.booleans import parse_bool
 from timesys_ci.cvss import is_cvss_v2, severity_for
 from timesys_ci.scope import SCOPES, package_scope
 
-# Ordered least to most severe; "unknown" is a finding without any score.
-SEVERITIES: Tuple[str, ...] = ("unknown", "none", "low", "medium", "high", "critical")
-CATEGORIES: Tuple[str, ...] = ("unfixed", "unapplied", "upgradable", "fixed", "whitelisted")
-# Categories that mean "the build is affected"; fixed/whitelisted are not.
-AFFECTED_CATEGORIES: Tuple[str, ...] = ("unfixed", "unapplied", "upgradable")
+#: Severities a score can have, least to most severe (what a gate can fail on).
+Severity = Literal["none", "low", "medium", "high", "critical"]
+#: Ordered least to most severe; "unknown" is a finding without any score.
+SEVERITIES: Tuple[str, ...] = ("unknown", *get_args(Severity))
+#: Categories that mean "the build is affected"; fixed/whitelisted are not.
+AffectedCategory = Literal["unfixed", "unapplied", "upgradable"]
+AFFECTED_CATEGORIES: Tuple[AffectedCategory, ...] = get_args(AffectedCategory)
+CATEGORIES: Tuple[str, ...] = (*AFFECTED_CATEGORIES, "fixed", "whitelisted")
 
 _CVSS_PREFIX = re.compile(r"^CVSS:(\d+(?:\.\d+)?)/")
 

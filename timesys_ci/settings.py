@@ -6,21 +6,22 @@ Precedence, first match wins: command-line flags > environment variables > files
 exists). Every effective value remembers its source (`flag --url`, `env VIGILES_URL`,
 `file /x/key`, `default`) for `timesys-ci config show`.
 
-Key files and dashboard configs are validated by `timesys.core.config` (the one
-place their rules live); this module only adds the sources and the precedence.
-The API key is a `SecretStr`: it never appears in a repr, a dump or an error.
+Key files and dashboard configs are modelled and validated by `timesys.core.config`
+(`KeyFile`, `DashboardConfig`: the one model of each, which the client library loads
+as they are); this module only adds the sources and the precedence. The API key never
+appears in a repr, a dump or an error.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Mapping, Optional, Union
+from typing import Any, Callable, Literal, Mapping, Optional, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, InstanceOf, field_serializer
 
 from timesys.core import config as core_config
-from timesys.core.llapi import LLAPI
+from timesys.core.llapi import REDACTED, LLAPI
 from timesys.exceptions import ConfigurationError
 from timesys_ci.booleans import parse_bool
 
@@ -62,113 +63,11 @@ NO_KEY_MESSAGE = ("no API key: use -k/--key-file, set VIGILES_KEY_FILE or VIGILE
                   "or create ~/timesys/linuxlink_key")
 
 
+_Parsed = TypeVar("_Parsed", core_config.KeyFile, core_config.DashboardConfig)
+
+
 class SettingsError(ConfigurationError):
     """A flag, environment variable or file holds an invalid setting (message names it)."""
-
-
-def _context_source(info: ValidationInfo, fallback: str) -> Optional[str]:
-    context = info.context if isinstance(info.context, dict) else {}
-    return context.get("source", fallback if context.get("raw") else None)
-
-
-class _ParsedFileModel(BaseModel):
-    """A model validated by the rules of `timesys.core.config` (text, a JSON mapping, a path or a parsed object).
-
-    Subclasses say which parser to use; the rules are never written twice.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    _WHAT: ClassVar[str]
-    _CORE: ClassVar[type]
-
-    @staticmethod
-    def _parse_text(text: str, source: str) -> Any:
-        raise NotImplementedError
-
-    @staticmethod
-    def _parse_data(data: Mapping[str, Any], source: str) -> Any:
-        raise NotImplementedError
-
-    @staticmethod
-    def _read(path: Union[str, "os.PathLike[str]"]) -> Any:
-        raise NotImplementedError
-
-    @staticmethod
-    def _fields(parsed: Any) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, data: Any, info: ValidationInfo) -> Any:
-        source = _context_source(info, cls._WHAT)
-        if isinstance(data, cls._CORE):
-            parsed = data
-        elif isinstance(data, str):
-            parsed = cls._parse_text(data, source or cls._WHAT)
-        elif isinstance(data, Mapping) and source is not None:
-            parsed = cls._parse_data(data, source)
-        else:
-            return data
-        return cls._fields(parsed)
-
-    @classmethod
-    def from_text(cls, text: str, source: str) -> Any:
-        return cls.model_validate(text, context={"source": source})
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any], source: str) -> Any:
-        return cls.model_validate(data, context={"source": source, "raw": True})
-
-    @classmethod
-    def from_path(cls, path: Union[str, "os.PathLike[str]"]) -> Any:
-        return cls.model_validate(cls._read(path))
-
-
-class KeyFileModel(_ParsedFileModel):
-    """A validated key file. Build it with `from_text`, `from_path` or `from_data`."""
-
-    _WHAT = "key file"
-    _CORE = core_config.KeyFile
-    _parse_text = staticmethod(core_config.parse_key_text)
-    _parse_data = staticmethod(core_config.parse_key_data)
-    _read = staticmethod(core_config.read_key_file)
-
-    email: str
-    key: SecretStr
-    server_url: Optional[str] = None
-    key_member: Literal["organization_key", "key"] = "organization_key"
-    source: str = "key file"
-
-    @staticmethod
-    def _fields(parsed: Any) -> dict[str, Any]:
-        return {"email": parsed.email, "key": parsed.key.decode("utf-8"), "server_url": parsed.server_url,
-                "key_member": parsed.key_member, "source": parsed.source}
-
-    def to_key_file(self) -> core_config.KeyFile:
-        return core_config.KeyFile(email=self.email, key=self.key.get_secret_value().encode("utf-8"),
-                                   server_url=self.server_url, key_member=self.key_member, source=self.source)
-
-
-class DashboardConfigModel(_ParsedFileModel):
-    """A validated dashboard config (default group and folder)."""
-
-    _WHAT = "dashboard config"
-    _CORE = core_config.DashboardConfig
-    _parse_text = staticmethod(core_config.parse_dashboard_text)
-    _parse_data = staticmethod(core_config.parse_dashboard_data)
-    _read = staticmethod(core_config.read_dashboard_config)
-
-    group_token: str
-    folder_token: Optional[str] = None
-    source: str = "dashboard config"
-
-    @staticmethod
-    def _fields(parsed: Any) -> dict[str, Any]:
-        return {"group_token": parsed.group_token, "folder_token": parsed.folder_token, "source": parsed.source}
-
-    def to_dashboard_config(self) -> core_config.DashboardConfig:
-        return core_config.DashboardConfig(group_token=self.group_token, folder_token=self.folder_token,
-                                           source=self.source)
 
 
 @dataclass(frozen=True)
@@ -192,8 +91,8 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    key: Optional[KeyFileModel] = None
-    dashboard: Optional[DashboardConfigModel] = None
+    key: Optional[InstanceOf[core_config.KeyFile]] = None
+    dashboard: Optional[InstanceOf[core_config.DashboardConfig]] = None
     #: An explicit base URL (flag or environment); None: the key file decides.
     url: Optional[str] = None
     api: Optional[Literal["groups", "products"]] = None
@@ -204,6 +103,14 @@ class Settings(BaseModel):
     timeout: Optional[float] = Field(default=None, gt=0)
     dry_run: bool = False
     sources: dict[str, str] = Field(default_factory=dict)
+
+    @field_serializer("key")
+    def _dump_key(self, key: Optional[core_config.KeyFile]) -> Optional[dict[str, Any]]:
+        """The key file as dumps show it: everything but the key."""
+        if key is None:
+            return None
+        return {"email": key.email, "key": REDACTED, "server_url": key.server_url, "key_member": key.key_member,
+                "source": key.source}
 
     @classmethod
     def resolve(cls, command_line: Optional[CommandLine] = None,
@@ -219,7 +126,7 @@ class Settings(BaseModel):
             return False
         return self.ca_bundle if self.ca_bundle else True
 
-    def require_key(self) -> KeyFileModel:
+    def require_key(self) -> core_config.KeyFile:
         if self.key is None:
             raise SettingsError(NO_KEY_MESSAGE)
         return self.key
@@ -227,11 +134,11 @@ class Settings(BaseModel):
     def apply(self, client: LLAPI, *, require_key: bool = True) -> LLAPI:
         """Configure `client` with these settings (the key is required unless `require_key` is False)."""
         if self.key is not None:
-            client.load_key(self.key.to_key_file())
+            client.load_key(self.key)
         elif require_key:
             self.require_key()
         if self.dashboard is not None:
-            client.load_dashboard_config(self.dashboard.to_dashboard_config())
+            client.load_dashboard_config(self.dashboard)
         # Flags and environment may override the dashboard's tokens, so they are set last.
         client.group_token, client.folder_token = self.group_token, self.folder_token
         client.configure(url=self.url, verify_cert=self.verify_cert, api=self.api, timeout=self.timeout,
@@ -242,7 +149,7 @@ class Settings(BaseModel):
         """The base URL and flavour the client will use, as the library decides them."""
         probe = LLAPI()
         if self.key is not None:
-            probe.load_key(self.key.to_key_file())
+            probe.load_key(self.key)
         probe.configure(url=self.url, api=self.api)
         url = probe.url if probe.url is not None else None
         return {"url": url, "api": probe.api}
@@ -252,7 +159,7 @@ class Settings(BaseModel):
         connection = self.effective_connection()
         key_source = self.sources.get("key", "none")
         rows: dict[str, dict[str, Any]] = {
-            "key": {"value": "<redacted>" if self.key else None, "source": key_source},
+            "key": {"value": REDACTED if self.key else None, "source": key_source},
             "email": {"value": self.key.email if self.key else None, "source": key_source},
             "url": {"value": connection["url"], "source": self.sources.get("url", "none")},
             "api": {"value": connection["api"], "source": self.sources.get("api", DEFAULT)},
@@ -294,32 +201,33 @@ class SettingsResolver:
 
     # -- the key -------------------------------------------------------------------------
 
-    def _file_setting(self, model: type[_ParsedFileModel], flag: Optional[str], flag_name: str, content_env: str,
-                      path_env: str, default: str) -> tuple[Optional[Any], str]:
+    def _file_setting(self, parse_text: Callable[[str, str], _Parsed], read: Callable[[Union[str, Path]], _Parsed],
+                      flag: Optional[str], flag_name: str, content_env: str, path_env: str,
+                      default: str) -> tuple[Optional[_Parsed], str]:
         """A key file or dashboard config: flag path > env content or env path (not both) > default path."""
         if flag:
-            return model.from_path(flag), f"flag {flag_name}"
+            return read(flag), f"flag {flag_name}"
         chosen = self._one_of(content_env, path_env)
         if chosen is not None:
             name, value = chosen
-            parsed = model.from_text(value, content_env) if name == content_env else model.from_path(value)
-            return parsed, f"env {name}"
+            return (parse_text(value, content_env) if name == content_env else read(value)), f"env {name}"
         path = self._default_path(default)
         if path is not None:
-            return model.from_path(path), f"default {default}"
+            return read(path), f"default {default}"
         return None, "none"
 
-    def key(self) -> tuple[Optional[KeyFileModel], str]:
-        return self._file_setting(KeyFileModel, self.flags.key_file, "--key-file", ENV_KEY, ENV_KEY_FILE,
-                                  DEFAULT_KEY_FILE)
+    def key(self) -> tuple[Optional[core_config.KeyFile], str]:
+        return self._file_setting(core_config.parse_key_text, core_config.read_key_file, self.flags.key_file,
+                                  "--key-file", ENV_KEY, ENV_KEY_FILE, DEFAULT_KEY_FILE)
 
-    def dashboard(self) -> tuple[Optional[DashboardConfigModel], str]:
-        return self._file_setting(DashboardConfigModel, self.flags.dash_config, "--dash-config", ENV_DASHBOARD_JSON,
-                                  ENV_DASHBOARD_FILE, DEFAULT_DASHBOARD_CONFIG)
+    def dashboard(self) -> tuple[Optional[core_config.DashboardConfig], str]:
+        return self._file_setting(core_config.parse_dashboard_text, core_config.read_dashboard_config,
+                                  self.flags.dash_config, "--dash-config", ENV_DASHBOARD_JSON, ENV_DASHBOARD_FILE,
+                                  DEFAULT_DASHBOARD_CONFIG)
 
     # -- tokens --------------------------------------------------------------------------
 
-    def tokens(self, dashboard: Optional[DashboardConfigModel],
+    def tokens(self, dashboard: Optional[core_config.DashboardConfig],
                dashboard_source: str = "") -> dict[str, tuple[Optional[str], str]]:
         inline = dashboard_source == f"env {ENV_DASHBOARD_JSON}"
         dashboard_origin = dashboard_source if inline or dashboard is None else f"file {dashboard.source}"
@@ -352,7 +260,7 @@ class SettingsResolver:
 
     # -- connection ----------------------------------------------------------------------
 
-    def url(self, key: Optional[KeyFileModel], key_source: str) -> tuple[Optional[str], str]:
+    def url(self, key: Optional[core_config.KeyFile], key_source: str) -> tuple[Optional[str], str]:
         """The explicit URL override (None: the key file or the library default decides)."""
         candidates = ((self.flags.url, "--url", "flag --url"), (self.env(ENV_URL), ENV_URL, f"env {ENV_URL}"),
                       (self.env(ENV_LINUXLINK_SERVER), ENV_LINUXLINK_SERVER, f"env {ENV_LINUXLINK_SERVER}"))
@@ -445,3 +353,21 @@ def _check_url(value: str, name: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(f"{name}: expected an http:// or https:// URL, not {value!r}")
     return value
+
+
+ENV_CACHE = "TIMESYS_CI_CACHE"
+LOCAL_SERVICE_DIR = "local-service"
+
+
+def cache_dir(environ: Optional[Mapping[str, str]] = None) -> Path:
+    """`TIMESYS_CI_CACHE`, else `$XDG_CACHE_HOME/timesys-ci`, else `~/.cache/timesys-ci`."""
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_CACHE):
+        return Path(environ[ENV_CACHE])
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "timesys-ci"
+
+
+def local_data_dir(environ: Optional[Mapping[str, str]] = None) -> Path:
+    """The data dir of the embedded service (`upload --local`), which the `db` commands default to."""
+    return cache_dir(environ) / LOCAL_SERVICE_DIR

@@ -1,4 +1,4 @@
-"""Action step: turn the action inputs (INPUT_* env) into a `timesys_ci upload` command line and run it.
+"""Action step: turn the action inputs (INPUT_* env) into a `timesys_ci upload` command line and run it in-process.
 
 Connection inputs become global flags (`-k`, `-d`, `-u`, `--group-token`,
 `--folder-token`) only when given, so an empty input never hides a `VIGILES_*`
@@ -8,18 +8,22 @@ precedence holds under the action: inputs (flags) > `policy` file > the
 repository's `pyproject.toml` `[tool.timesys-ci]` > the CLI's defaults (`fail-on high`).
 `summary: false` / `annotations: false` become `--no-summary` / `--no-annotations`.
 With `upload-only` nothing is gated, so no SARIF or JSON file is asked for.
+Kernel triage: `kernel-build-dir` / `kernel-source-dir`, else the kernel that
+`build-system` discovery finds; `apply-triage` writes the statuses back.
 
 Exit status: the upload's, except that with fail-build=false a failed gate (1) or a
 service error (3) becomes a warning and 0. Configuration errors (2) always fail.
 Writes `exit-code` to GITHUB_OUTPUT; the upload command writes the other outputs.
+The command runs in this process (`timesys_ci.cli.main`), not as a second interpreter.
 """
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Mapping, Optional
+
+from timesys_ci.job.arguments import UploadRequest, upload_argv
 
 EXIT_CONFIG = 2
 SOFT_FAILURES = (1, 3)
@@ -84,39 +88,55 @@ def discovered(env: Mapping[str, str]) -> tuple[str, Optional[str], Optional[str
     return str(found.manifest), as_text(found.kernel_config), as_text(found.uboot_config)
 
 
-def upload_args(env: Mapping[str, str]) -> list[str]:
+def add_kernel_triage(env: Mapping[str, str], options: UploadRequest) -> dict[str, str]:
+    """Kernel triage: the kernel-build-dir / kernel-source-dir inputs (strict), else the kernel a build-system
+    discovery finds (found evidence that is unusable only warns); apply-triage writes the statuses back.
+    Returns what the triage needs in the environment."""
+    build, source = text(env, "KERNEL_BUILD_DIR"), text(env, "KERNEL_SOURCE_DIR")
+    extra: dict[str, str] = {}
+    if build or source:
+        options.kernel_build_dir, options.kernel_source_dir = build or None, source or None
+    elif text(env, "BUILD_SYSTEM") and text(env, "BUILD_DIR") and not text(env, "MANIFEST"):
+        from timesys_ci.buildsystems.buildroot import find_buildroot_kernel
+        from timesys_ci.buildsystems.entry import add_kernel_triage as add_found_kernel
+        from timesys_ci.buildsystems.yocto import find_yocto_kernel
+
+        build_dir = text(env, "BUILD_DIR")
+        found = (find_yocto_kernel(Path(build_dir), {}) if text(env, "BUILD_SYSTEM").lower() == "yocto"
+                 else find_buildroot_kernel({"O": build_dir}))
+        extra = add_found_kernel("timesys-ci action", options, found, {})
+    if boolean(env, "APPLY_TRIAGE", False):
+        if not options.kernel_named:
+            raise InputError("input 'apply-triage' needs the kernel: set 'kernel-build-dir' (or 'build-system' and "
+                             "'build-dir' where the kernel was built)")
+        options.apply_triage = True
+    return extra
+
+
+def upload_options(env: Mapping[str, str], extra_env: Optional[dict[str, str]] = None) -> UploadRequest:
+    """The upload's options from the inputs; `extra_env` receives what kernel triage needs in the environment."""
     manifest, kernel, uboot = discovered(env)
-    args = [manifest]
-
-    def option(flag: str, value: Optional[str]) -> None:
-        if value:
-            args.extend([flag, value])
-
-    option("--kernel-config", text(env, "KERNEL_CONFIG") or kernel)
-    option("--uboot-config", text(env, "UBOOT_CONFIG") or uboot)
-    option("--manifest-name", text(env, "MANIFEST_NAME"))
-    option("--subfolder-name", text(env, "SUBFOLDER"))
     upload_only = boolean(env, "UPLOAD_ONLY", False)
-    if upload_only:
-        args.append("--upload-only")
-    option("--fail-on", text(env, "SEVERITY_CUTOFF"))
-    new_only = optional_boolean(env, "NEW_ONLY")
-    if new_only is not None:
-        args.append("--new-only" if new_only else "--no-new-only")
-    option("--baseline", text(env, "BASELINE"))
-    option("--policy", text(env, "POLICY"))
-    if not upload_only:
-        option("--sarif", text(env, "SARIF"))
-        option("--json", text(env, "JSON") or str(Path(env.get("RUNNER_TEMP") or ".") / DEFAULT_JSON_NAME))
-    if not boolean(env, "FAIL_BUILD", True):
-        args += ["--on-service-error", "warn"]
-    if boolean(env, "LOCAL", False):
-        args.append("--local")
-    if not boolean(env, "SUMMARY", True):
-        args.append("--no-summary")
-    if not boolean(env, "ANNOTATIONS", True):
-        args.append("--no-annotations")
-    return args
+    given = lambda name: text(env, name) or None  # noqa: E731
+    options = UploadRequest(
+        manifest, kernel_config=given("KERNEL_CONFIG") or kernel, uboot_config=given("UBOOT_CONFIG") or uboot,
+        manifest_name=given("MANIFEST_NAME"), subfolder_name=given("SUBFOLDER"), upload_only=upload_only,
+        fail_on=given("SEVERITY_CUTOFF"), new_only=optional_boolean(env, "NEW_ONLY"), baseline=given("BASELINE"),
+        policy=given("POLICY"), local=boolean(env, "LOCAL", False), summary=boolean(env, "SUMMARY", True),
+        annotations=boolean(env, "ANNOTATIONS", True),
+        on_service_error=None if boolean(env, "FAIL_BUILD", True) else "warn")
+    if not upload_only:  # with upload-only nothing is gated: no SARIF or JSON, no triage
+        options.sarif = given("SARIF")
+        options.json = given("JSON") or str(Path(env.get("RUNNER_TEMP") or ".") / DEFAULT_JSON_NAME)
+        kernel_env = add_kernel_triage(env, options)
+        if extra_env is not None:
+            extra_env.update(kernel_env)
+    return options
+
+
+def upload_args(env: Mapping[str, str], extra_env: Optional[dict[str, str]] = None) -> list[str]:
+    """The upload's arguments (the one mapping: timesys_ci.job.arguments.upload_argv)."""
+    return upload_argv(upload_options(env, extra_env))
 
 
 def connection_args(env: Mapping[str, str]) -> list[str]:
@@ -129,9 +149,9 @@ def connection_args(env: Mapping[str, str]) -> list[str]:
     return args
 
 
-def command(env: Mapping[str, str]) -> list[str]:
-    python = env.get("TIMESYS_CI_PYTHON") or sys.executable
-    return [python, "-m", "timesys_ci", *connection_args(env), "upload", *upload_args(env)]
+def command(env: Mapping[str, str], extra_env: Optional[dict[str, str]] = None) -> list[str]:
+    """The `timesys_ci` command line (global connection flags, `upload`, its arguments)."""
+    return [*connection_args(env), "upload", *upload_args(env, extra_env)]
 
 
 def write_output(name: str, value: str) -> None:
@@ -142,16 +162,19 @@ def write_output(name: str, value: str) -> None:
 
 
 def main() -> int:
-    env = dict(os.environ)
     try:
-        argv = command(env)
-        fail_build = boolean(env, "FAIL_BUILD", True)
+        kernel_env: dict[str, str] = {}
+        argv = command(os.environ, kernel_env)
+        fail_build = boolean(os.environ, "FAIL_BUILD", True)
     except InputError as exc:
         print(f"::error::{exc}")
         write_output("exit-code", str(EXIT_CONFIG))
         return EXIT_CONFIG
+    os.environ.update(kernel_env)  # this process is the step's: nothing to restore
     sys.stdout.flush()  # our lines before the command's, in the log
-    code = subprocess.run(argv, env=env, check=False).returncode
+    from timesys_ci import cli
+
+    code = cli.main(argv)
     write_output("exit-code", str(code))
     if code in SOFT_FAILURES and not fail_build:
         what = "gate failed" if code == 1 else "Vigiles service error"

@@ -1,7 +1,9 @@
 """Key file and dashboard config: reading, validation and the URL/flavour rules.
 
-These rules (vigiles-api.md sections 1 and 0/D1) are shared by `LLAPI.configure`
-and by `timesys_ci`'s settings models, so they live here once.
+`KeyFile` and `DashboardConfig` are the one model of each: `LLAPI.configure` loads
+them, and `timesys_ci.settings` resolves which one applies (flags, environment,
+files) and holds them as they are. Their rules (vigiles-api.md sections 1 and 0/D1)
+live here once; plain dataclasses, so the client library needs no pydantic.
 """
 from __future__ import annotations
 
@@ -41,6 +43,11 @@ class KeyFile:
     #: "organization" when the key came from `organization_key` (Vigiles), else "linuxlink".
     key_member: Literal["organization_key", "key"]
     source: str = "key file"
+
+    @property
+    def key_text(self) -> str:
+        """The key as text, for the filters that keep it out of output; never print it."""
+        return self.key.decode("utf-8")
 
     @property
     def is_plain_linuxlink(self) -> bool:

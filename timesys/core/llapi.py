@@ -14,6 +14,7 @@ from timesys.core import config as cfg
 from timesys.core import signing
 from timesys.core.encoding import FormBody, form_encode
 from timesys.core.transport import DEFAULT_TIMEOUT, RetryPolicy, Timeout, Transport
+from timesys.core.version import tool_version
 from timesys.exceptions import ConfigurationError, ParameterError
 
 REDACTED = "<redacted>"
@@ -173,9 +174,7 @@ class LLAPI:
 
     @property
     def version(self) -> str:
-        from timesys import __version__
-
-        return __version__
+        return tool_version()
 
     @property
     def current_config(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import requests
 import urllib3.exceptions
 
 from timesys.core.encoding import FormBody
+from timesys.core.version import tool_version
 from timesys.exceptions import (
     APIError,
     ConnectionFailedError,
@@ -105,9 +106,7 @@ class Transport:
     def session(self) -> requests.Session:
         if self._session is None:
             session = requests.Session()  # trust_env: proxies and CA bundle variables apply
-            from timesys import __version__
-
-            session.headers["User-Agent"] = f"timesys/{__version__} {requests.utils.default_user_agent()}"
+            session.headers["User-Agent"] = f"timesys/{tool_version()} {requests.utils.default_user_agent()}"
             self._session = session
         return self._session
 

@@ -7,16 +7,13 @@ from typing import Any, Optional, Sequence, Union
 
 import timesys
 from timesys.core import endpoints
+from timesys.core.choices import (  # noqa: F401 - the reference's names for them
+    DEFAULT_CYCLONEDX_FORMAT, EXPORT_FORMATS, EXTRA_FIELDS, SBOM_FORMATS, SUBSCRIBE_FREQUENCIES)
 from timesys.core.utils import save_file
 from timesys.exceptions import ParameterError
 from timesys.vigiles._defaults import check_string_list
 
 logger = logging.getLogger(__name__)
-
-SBOM_FORMATS = ("spdx", "spdx-lite", "cyclonedx")
-EXTRA_FIELDS = ("assigner", "description", "impact", "modified", "problem_types", "published", "references")
-EXPORT_FORMATS = ("pdf", "pdfsummary", "xlsx", "csv", "cyclonedx-vex", "cyclonedx-sbom-vex")
-SUBSCRIBE_FREQUENCIES = ("none", "daily", "weekly", "monthly")
 
 OTHERS = [
     "Android", "Bitnami", "CRAN", "GIT", "GSD", "GitHub Actions", "Go", "Hackage", "Hex", "Linux", "Maven", "NuGet",
@@ -58,7 +55,7 @@ def export_file_path(export_path: Union[str, "os.PathLike[str]"], export_format:
     if export_format.startswith("pdf"):
         extension = "pdf"
     elif export_format.startswith("cyclonedx"):
-        extension = cyclonedx_format or "json"  # the reference wrote ".None" here
+        extension = cyclonedx_format or DEFAULT_CYCLONEDX_FORMAT  # the reference wrote ".None" here
     else:
         extension = export_format
     head, tail = os.path.split(os.fspath(export_path))

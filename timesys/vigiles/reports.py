@@ -4,15 +4,14 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from timesys.core import endpoints
+from timesys.core.choices import (  # noqa: F401 - the reference's names for them
+    CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS, DEFAULT_CYCLONEDX_FORMAT, DEFAULT_CYCLONEDX_REPORT_VERSION, REPORT_FORMATS)
 from timesys.exceptions import ParameterError
-
-REPORT_FORMATS = ("csv", "pdf", "pdfsummary", "xlsx", "cyclonedx-vex", "cyclonedx-sbom-vex")
-CYCLONEDX_FORMATS = ("json", "xml")
-CYCLONEDX_VERSIONS = ("1.4", "1.5", "1.6", "1.7")
 
 
 def download_report(report_token: str, format: Optional[str] = None, filter_results: bool = False,
-                    cyclonedx_format: str = "json", cyclonedx_version: str = "1.7") -> Any:
+                    cyclonedx_format: str = DEFAULT_CYCLONEDX_FORMAT,
+                    cyclonedx_version: str = DEFAULT_CYCLONEDX_REPORT_VERSION) -> Any:
     """The report file as bytes, in one of REPORT_FORMATS."""
     endpoints.REPORT_DOWNLOAD.check_required({"report_token": report_token})
     if format not in REPORT_FORMATS:

@@ -16,9 +16,10 @@ from typing import Mapping, Optional
 from timesys_ci.buildsystems import KERNEL_BUILD_DIR_ENV, KERNEL_SOURCE_DIR_ENV, BuildArtifacts, DiscoveryError, \
     KernelTree, SettingError, explicit_kernel_dir
 from timesys_ci.buildsystems.br_manifest import build_manifest, check_show_info, load_show_info, manifest_text
-from timesys_ci.buildsystems.envargs import add_gate_settings, env_value, parse_flag, start_args
+from timesys_ci.buildsystems.envargs import add_gate_settings, env_value, parse_flag, start_options
 from timesys_ci.buildsystems.files import write_text_atomic
 from timesys_ci.buildsystems.kconfig import BuildrootConfig, expand_make_vars
+from timesys_ci.job.arguments import UploadRequest, upload_argv
 
 GENERATED_DIR = "timesys-ci"
 # linux-* build directories that are not the kernel.
@@ -197,18 +198,23 @@ def discover_buildroot(env: Mapping[str, str]) -> BuildArtifacts:
     return BuildArtifacts(manifest, kernel, uboot, kind)  # type: ignore[arg-type]
 
 
-def buildroot_upload_args(env: Mapping[str, str]) -> list[str]:
-    """Discovery plus vigiles-buildroot (.config / VIGILES_*) and TIMESYS_CI_* settings, as upload arguments."""
+def buildroot_upload_options(env: Mapping[str, str]) -> UploadRequest:
+    """Discovery plus vigiles-buildroot (.config / VIGILES_*) and TIMESYS_CI_* settings."""
     artifacts = discover_buildroot(env)
     tree = buildroot_tree(env)
-    args = start_args(artifacts)
-    args.option("--manifest-name", manifest_name_setting(tree, env))
-    args.option("--subfolder-name", tree.setting(env, "VIGILES_SUBFOLDER_NAME", "BR2_EXTERNAL_VIGILES_SUBFOLDER_NAME"))
+    options = start_options(artifacts)
+    options.manifest_name = manifest_name_setting(tree, env)
+    options.subfolder_name = tree.setting(env, "VIGILES_SUBFOLDER_NAME", "BR2_EXTERNAL_VIGILES_SUBFOLDER_NAME")
     upload_only = env.get("VIGILES_UPLOAD_ONLY")
-    args.switch("--upload-only", parse_flag(upload_only, "VIGILES_UPLOAD_ONLY") if upload_only is not None
-                else tree.config.enabled("BR2_EXTERNAL_VIGILES_UPLOAD_ONLY"))
-    add_gate_settings(args, env)
-    return args.as_list()
+    options.upload_only = (parse_flag(upload_only, "VIGILES_UPLOAD_ONLY") if upload_only is not None
+                           else tree.config.enabled("BR2_EXTERNAL_VIGILES_UPLOAD_ONLY"))
+    add_gate_settings(options, env)
+    return options
+
+
+def buildroot_upload_args(env: Mapping[str, str]) -> list[str]:
+    """`buildroot_upload_options` as upload arguments."""
+    return upload_argv(buildroot_upload_options(env))
 
 
 def buildroot_upload_env(env: Mapping[str, str]) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Command entries `timesys_ci yocto` and `timesys_ci buildroot`: discover, then run `upload`.
+"""Command entries `timesys_ci yocto` and `timesys_ci buildroot`: discover, then run `upload` in-process.
 
 Exit codes follow `upload`: 0 pass, 1 gate failed, 2 usage/config error, 3 service
 error. With TIMESYS_CI_ON_FAILURE=warn (or --on-failure warn) any failure is
@@ -9,39 +9,56 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Iterator, Mapping, Optional, Sequence
 
-from timesys_ci.buildsystems import KERNEL_BUILD_DIR_ENV, KERNEL_SOURCE_DIR_ENV, BuildSystemError, KernelTree
-from timesys_ci.buildsystems.buildroot import buildroot_upload_args, buildroot_upload_env, find_buildroot_kernel
-from timesys_ci.buildsystems.envargs import on_failure_mode
-from timesys_ci.buildsystems.yocto import find_yocto_kernel, yocto_upload_args
-from timesys_ci.cli import exit_codes
+from timesys_ci.buildsystems import (KERNEL_BUILD_DIR_ENV, KERNEL_CONFIG_ENV, KERNEL_SOURCE_DIR_ENV, KERNEL_TRIAGE_ENV,
+                                     BuildSystemError, KernelTree)
+from timesys_ci.buildsystems.buildroot import buildroot_upload_env, buildroot_upload_options, find_buildroot_kernel
+from timesys_ci.buildsystems.envargs import on_failure_mode, parse_flag
+from timesys_ci.buildsystems.yocto import find_yocto_kernel, yocto_upload_options
+from timesys_ci import exits
+from timesys_ci.job.arguments import UploadRequest, upload_argv
 
-_MEANING = {exit_codes.GATE_FAILED: "gate failed", exit_codes.USAGE: "usage/config error",
-            exit_codes.SERVICE: "service error"}
+_MEANING = {exits.GATE_FAILED: "gate failed", exits.USAGE: "usage/config error",
+            exits.SERVICE: "service error"}
 
 
 def run_upload(args: list[str], env_overrides: Optional[Mapping[str, str]] = None) -> int:
-    """Run `python -m timesys_ci upload ARGS` and return its exit code.
+    """Run `timesys_ci upload ARGS` in this process (the CLI's `main`) and return its exit status.
 
-    One seam on purpose: it can become an in-process call later. TIMESYS_CI_PYTHON
-    picks the interpreter (e.g. a venv's python when bitbake runs another one).
+    `env_overrides` (key file, dashboard config, kernel .config found by discovery) are in
+    the environment for the upload's duration only, as a child process would have seen them.
     """
-    python = os.environ.get("TIMESYS_CI_PYTHON") or sys.executable
-    env = dict(os.environ)
-    env.update(env_overrides or {})
-    return subprocess.run([python, "-m", "timesys_ci", "upload", *args], env=env, check=False).returncode
+    from timesys_ci import cli  # at call time: the CLI imports this module to register `yocto`/`buildroot`
+
+    with environment(env_overrides or {}):
+        return cli.main(["upload", *args])
+
+
+@contextmanager
+def environment(overrides: Mapping[str, str]) -> Iterator[None]:
+    """`os.environ` with `overrides` applied, restored afterwards."""
+    saved = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def finish(code: int, on_failure: str, program: str) -> int:
     """Apply warn mode: report the failure, keep the build going."""
-    if code != exit_codes.OK and on_failure == "warn":
+    if code != exits.OK and on_failure == "warn":
         print(f"{program}: WARNING: {_MEANING.get(code, f'exit {code}')} (exit {code}); "
               "continuing because on-failure is 'warn'", file=sys.stderr)
-        return exit_codes.OK
+        return exits.OK
     return code
 
 
@@ -51,9 +68,10 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--on-failure", choices=("fail", "warn"),
                         help="fail (default) or only warn when upload/gate fails (env TIMESYS_CI_ON_FAILURE)")
     parser.add_argument("--kernel-build-dir", type=Path, metavar="DIR",
-                        help=f"the kernel's build directory, for kernel-triage (env {KERNEL_BUILD_DIR_ENV})")
+                        help=f"the kernel's build directory, for kernel triage (env {KERNEL_BUILD_DIR_ENV}; "
+                             f"default: found in the build tree)")
     parser.add_argument("--kernel-source-dir", type=Path, metavar="DIR",
-                        help=f"the kernel source tree, for kernel-triage (env {KERNEL_SOURCE_DIR_ENV})")
+                        help=f"the kernel source tree, for kernel triage (env {KERNEL_SOURCE_DIR_ENV})")
 
 
 def kernel_environment(opts: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
@@ -65,34 +83,55 @@ def kernel_environment(opts: argparse.Namespace, env: Mapping[str, str]) -> dict
     return merged
 
 
-def _kernel_note(program: str, kernel: KernelTree, explicit: bool) -> None:
-    """Where the kernel evidence is. Upload does not triage kernel CVEs yet: say so instead of ignoring it."""
-    if kernel:
-        print(f"{program}: kernel evidence for `timesys-ci kernel-triage`: {' '.join(kernel.as_args())}"
-              + ("" if not explicit else " (not applied by upload; run kernel-triage on the saved report)"),
-              file=sys.stderr)
+def add_kernel_triage(program: str, options: UploadRequest, kernel: KernelTree, env: Mapping[str, str]
+                      ) -> dict[str, str]:
+    """Kernel triage for the kernel the build left behind: set on `options`; returns the environment it needs.
+
+    The .config goes as `--kernel-config` when discovery already uploads one; when only the
+    sources and a .config elsewhere remain (Yocto after `rm_work`), as `TIMESYS_CI_KERNEL_CONFIG`:
+    evidence for the triage, not uploaded.
+    """
+    if not parse_flag(env.get(KERNEL_TRIAGE_ENV) or "yes", KERNEL_TRIAGE_ENV):
+        return {}
+    if not options.gets_report:
+        return {}  # no report to triage
+    if not kernel:
+        print(f"{program}: kernel triage: no kernel build directory or sources found; kernel CVEs are not triaged "
+              f"(name them with {KERNEL_BUILD_DIR_ENV} / {KERNEL_SOURCE_DIR_ENV})", file=sys.stderr)
+        return {}
+    # Found, not named: evidence that turns out unusable only warns (the gate then counts every kernel CVE).
+    as_text = lambda path: str(path) if path is not None else None  # noqa: E731
+    options.kernel_build_dir, options.kernel_source_dir = as_text(kernel.build_dir), as_text(kernel.source_dir)
+    options.kernel_evidence_optional = True
+    extra: dict[str, str] = {}
+    config = kernel.config
+    if config is not None and options.kernel_config is None and (kernel.build_dir is None or
+                                                                 config.parent != kernel.build_dir):
+        extra[KERNEL_CONFIG_ENV] = str(config)
+        print(f"{program}: kernel triage: the build directory is gone; evaluating {config} against the Kbuild "
+              f"Makefiles ({KERNEL_CONFIG_ENV})", file=sys.stderr)
+    return extra
 
 
 def _run(program: str, on_failure_arg: Optional[str], print_args: bool,
-         plan: Callable[[], tuple[list[str], dict[str, str]]],
-         kernel: Optional[Callable[[], KernelTree]] = None, kernel_explicit: bool = False) -> int:
+         plan: Callable[[], tuple[UploadRequest, dict[str, str]]],
+         kernel: Optional[Callable[[], KernelTree]] = None) -> int:
     env = os.environ
     on_failure = on_failure_arg or "fail"
     try:
         on_failure = on_failure_arg or on_failure_mode(env)
-        args, extra_env = plan()
-        found = kernel() if kernel is not None and (print_args or kernel_explicit) else KernelTree()
+        options, extra_env = plan()
+        if kernel is not None:
+            extra_env = {**extra_env, **add_kernel_triage(program, options, kernel(), env)}
     except BuildSystemError as exc:
         print(f"{program}: error: {exc}", file=sys.stderr)
-        return finish(exit_codes.USAGE, on_failure, program)
-    if found:
-        _kernel_note(program, found, kernel_explicit)
+        return finish(exits.USAGE, on_failure, program)
     if print_args:
-        print(json.dumps(args))
-        return exit_codes.OK
-    if on_failure == "warn" and "--on-service-error" not in args:
-        args += ["--on-service-error", "warn"]
-    return finish(run_upload(args, extra_env), on_failure, program)
+        print(json.dumps(upload_argv(options)))
+        return exits.OK
+    if on_failure == "warn" and options.on_service_error is None:
+        options.on_service_error = "warn"
+    return finish(run_upload(upload_argv(options), extra_env), on_failure, program)
 
 
 def add_yocto_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,17 +143,12 @@ def add_yocto_arguments(parser: argparse.ArgumentParser) -> None:
     _common_options(parser)
 
 
-def _explicit_kernel(env: Mapping[str, str]) -> bool:
-    return any((env.get(name) or "").strip() for name in (KERNEL_BUILD_DIR_ENV, KERNEL_SOURCE_DIR_ENV))
-
-
 def run_yocto(opts: argparse.Namespace) -> int:
     env = kernel_environment(opts, os.environ)
     return _run("timesys_ci yocto", opts.on_failure, opts.print_args, lambda: (
-        yocto_upload_args(opts.build_dir, opts.image, os.environ, tmpdir=opts.tmpdir,
-                          machine=opts.machine, manifest=opts.manifest), {}),
-        lambda: find_yocto_kernel(opts.build_dir, env, tmpdir=opts.tmpdir, machine=opts.machine),
-        _explicit_kernel(env))
+        yocto_upload_options(opts.build_dir, opts.image, os.environ, tmpdir=opts.tmpdir,
+                             machine=opts.machine, manifest=opts.manifest), {}),
+        lambda: find_yocto_kernel(opts.build_dir, env, tmpdir=opts.tmpdir, machine=opts.machine))
 
 
 def add_buildroot_arguments(parser: argparse.ArgumentParser) -> None:
@@ -135,12 +169,12 @@ def _buildroot_env(opts: argparse.Namespace) -> dict[str, str]:
 
 
 def run_buildroot(opts: argparse.Namespace) -> int:
-    def plan() -> tuple[list[str], dict[str, str]]:
+    def plan() -> tuple[UploadRequest, dict[str, str]]:
         env = _buildroot_env(opts)
-        return buildroot_upload_args(env), buildroot_upload_env(env)
+        return buildroot_upload_options(env), buildroot_upload_env(env)
 
     return _run("timesys_ci buildroot", opts.on_failure, opts.print_args, plan,
-                lambda: find_buildroot_kernel(_buildroot_env(opts)), _explicit_kernel(_buildroot_env(opts)))
+                lambda: find_buildroot_kernel(_buildroot_env(opts)))
 
 
 YOCTO_HELP = "Upload and gate a Yocto image's Vigiles manifest (meta-timesys) or SPDX."

@@ -1,4 +1,4 @@
-"""Map hook settings (environment / Kconfig values) onto `timesys_ci upload` options.
+"""Map hook settings (environment / Kconfig values) onto an `UploadRequest` for the upload.
 
 Shared by the Yocto and Buildroot entries so both read `TIMESYS_CI_*` the same way.
 The upload command reads the key and dashboard config itself from
@@ -11,28 +11,30 @@ from typing import Literal, Mapping, Optional
 
 from timesys_ci.booleans import parse_bool
 from timesys_ci.buildsystems import BuildArtifacts, SettingError
+from timesys_ci.job.arguments import UploadRequest
 
 OnFailure = Literal["fail", "warn"]
 
 
-# TIMESYS_CI_<X> -> upload option taking a value.
+# TIMESYS_CI_<X> -> UploadRequest field taking a value.
 GATE_VALUE_SETTINGS: tuple[tuple[str, str], ...] = (
-    ("TIMESYS_CI_FAIL_ON", "--fail-on"),
-    ("TIMESYS_CI_POLICY", "--policy"),
-    ("TIMESYS_CI_BASELINE", "--baseline"),
-    ("TIMESYS_CI_WAIT_TIMEOUT", "--wait-timeout"),
-    ("TIMESYS_CI_SARIF", "--sarif"),
-    ("TIMESYS_CI_JSON", "--json"),
-    ("TIMESYS_CI_JUNIT", "--junit"),
-    ("TIMESYS_CI_MARKDOWN", "--markdown"),
-    ("TIMESYS_CI_ON_SERVICE_ERROR", "--on-service-error"),
+    ("TIMESYS_CI_FAIL_ON", "fail_on"),
+    ("TIMESYS_CI_POLICY", "policy"),
+    ("TIMESYS_CI_BASELINE", "baseline"),
+    ("TIMESYS_CI_WAIT_TIMEOUT", "wait_timeout"),
+    ("TIMESYS_CI_SARIF", "sarif"),
+    ("TIMESYS_CI_JSON", "json"),
+    ("TIMESYS_CI_JUNIT", "junit"),
+    ("TIMESYS_CI_MARKDOWN", "markdown"),
+    ("TIMESYS_CI_ON_SERVICE_ERROR", "on_service_error"),
 )
-# TIMESYS_CI_<X> -> upload switch.
+# TIMESYS_CI_<X> -> UploadRequest switch (set when the setting is true).
 GATE_FLAG_SETTINGS: tuple[tuple[str, str], ...] = (
-    ("TIMESYS_CI_NEW_ONLY", "--new-only"),
-    ("TIMESYS_CI_FILTER_RESULTS", "--filter-results"),
-    ("TIMESYS_CI_UPLOAD_ONLY", "--upload-only"),
-    ("TIMESYS_CI_LOCAL", "--local"),
+    ("TIMESYS_CI_NEW_ONLY", "new_only"),
+    ("TIMESYS_CI_FILTER_RESULTS", "filter_results"),
+    ("TIMESYS_CI_UPLOAD_ONLY", "upload_only"),
+    ("TIMESYS_CI_LOCAL", "local"),
+    ("TIMESYS_CI_APPLY_TRIAGE", "apply_triage"),
 )
 
 
@@ -62,41 +64,21 @@ def on_failure_mode(env: Mapping[str, str]) -> OnFailure:
     return value  # type: ignore[return-value]
 
 
-class UploadArgs:
-    """An upload argument list that keeps the first value given for each option."""
-
-    def __init__(self, manifest: str) -> None:
-        self._args: list[str] = [manifest]
-        self._seen: set[str] = set()
-
-    def option(self, flag: str, value: Optional[str]) -> None:
-        if value is None or value == "" or flag in self._seen:
-            return
-        self._seen.add(flag)
-        self._args += [flag, value]
-
-    def switch(self, flag: str, enabled: bool) -> None:
-        if enabled and flag not in self._seen:
-            self._seen.add(flag)
-            self._args.append(flag)
-
-    def as_list(self) -> list[str]:
-        return list(self._args)
-
-
-def start_args(artifacts: BuildArtifacts) -> UploadArgs:
+def start_options(artifacts: BuildArtifacts) -> UploadRequest:
     """Manifest and the discovered config side files."""
-    args = UploadArgs(str(artifacts.manifest))
-    args.option("--kernel-config", str(artifacts.kernel_config) if artifacts.kernel_config else None)
-    args.option("--uboot-config", str(artifacts.uboot_config) if artifacts.uboot_config else None)
-    return args
+    as_text = lambda path: str(path) if path else None  # noqa: E731
+    return UploadRequest(str(artifacts.manifest), kernel_config=as_text(artifacts.kernel_config),
+                         uboot_config=as_text(artifacts.uboot_config))
 
 
-def add_gate_settings(args: UploadArgs, env: Mapping[str, str]) -> None:
-    """TIMESYS_CI_* gate and output settings; `warn` mode also softens service errors."""
-    for name, flag in GATE_VALUE_SETTINGS:
-        args.option(flag, env_value(env, name))
-    for name, flag in GATE_FLAG_SETTINGS:
-        args.switch(flag, env_flag(env, name))
-    if on_failure_mode(env) == "warn":
-        args.option("--on-service-error", "warn")
+def add_gate_settings(options: UploadRequest, env: Mapping[str, str]) -> None:
+    """TIMESYS_CI_* gate and output settings (a build system's own setting, set first, wins);
+    `warn` mode also softens service errors."""
+    for name, field in GATE_VALUE_SETTINGS:
+        if getattr(options, field) is None:
+            setattr(options, field, env_value(env, name))
+    for name, field in GATE_FLAG_SETTINGS:
+        if env_flag(env, name):
+            setattr(options, field, True)
+    if on_failure_mode(env) == "warn" and options.on_service_error is None:
+        options.on_service_error = "warn"

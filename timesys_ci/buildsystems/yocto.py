@@ -17,7 +17,8 @@ from typing import Mapping, Optional
 
 from timesys_ci.buildsystems import KERNEL_BUILD_DIR_ENV, KERNEL_SOURCE_DIR_ENV, BuildArtifacts, DiscoveryError, \
     KernelTree, explicit_kernel_dir, searched_message
-from timesys_ci.buildsystems.envargs import add_gate_settings, env_flag, env_value, start_args
+from timesys_ci.buildsystems.envargs import add_gate_settings, env_flag, env_value, start_options
+from timesys_ci.job.arguments import UploadRequest, upload_argv
 from timesys_ci.scope import package_scope
 
 MANIFEST_SUFFIX = "-cve.json"
@@ -236,14 +237,19 @@ def find_yocto_kernel(build_dir: Path, env: Mapping[str, str], *, tmpdir: Option
     return KernelTree(build, source, config)
 
 
-def yocto_upload_args(build_dir: "Path | str", image: str, env: Mapping[str, str], *,
-                      tmpdir: Optional[Path] = None, machine: Optional[str] = None,
-                      manifest: Optional[Path] = None) -> list[str]:
-    """Discovery plus the meta-timesys (VIGILES_*) and TIMESYS_CI_* settings, as upload arguments."""
+def yocto_upload_options(build_dir: "Path | str", image: str, env: Mapping[str, str], *,
+                         tmpdir: Optional[Path] = None, machine: Optional[str] = None,
+                         manifest: Optional[Path] = None) -> UploadRequest:
+    """Discovery plus the meta-timesys (VIGILES_*) and TIMESYS_CI_* settings."""
     artifacts = discover_yocto(Path(build_dir), image, env, tmpdir=tmpdir, machine=machine, manifest=manifest)
-    args = start_args(artifacts)
-    args.option("--manifest-name", env_value(env, "VIGILES_MANIFEST_NAME"))
-    args.option("--subfolder-name", env_value(env, "VIGILES_SUBFOLDER_NAME"))
-    args.switch("--upload-only", env_flag(env, "VIGILES_UPLOAD_ONLY"))
-    add_gate_settings(args, env)
-    return args.as_list()
+    options = start_options(artifacts)
+    options.manifest_name = env_value(env, "VIGILES_MANIFEST_NAME")
+    options.subfolder_name = env_value(env, "VIGILES_SUBFOLDER_NAME")
+    options.upload_only = env_flag(env, "VIGILES_UPLOAD_ONLY")
+    add_gate_settings(options, env)
+    return options
+
+
+def yocto_upload_args(build_dir: "Path | str", image: str, env: Mapping[str, str], **where: Optional[Path]) -> list[str]:
+    """`yocto_upload_options` as upload arguments."""
+    return upload_argv(yocto_upload_options(build_dir, image, env, **where))

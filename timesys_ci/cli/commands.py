@@ -11,6 +11,7 @@ import json
 import os
 from typing import Any, Optional, Sequence
 
+from timesys.core import choices
 from timesys.utilities import get_app_db_version, heartbeat
 from timesys.vigiles import cves, folders, groups, manifests, products, reports
 from timesys_ci.cli.errors import UsageError
@@ -65,7 +66,7 @@ def _not_a_key_file(path: str, text: str) -> str:
 
 
 def _sbom_conversion() -> tuple[Arg, ...]:
-    return (A(("-f", "--sbom-format"), "sbom_format", "convert to this SBOM format", choices=manifests.SBOM_FORMATS),
+    return (A(("-f", "--sbom-format"), "sbom_format", "convert to this SBOM format", choices=choices.SBOM_FORMATS),
             A(("-i", "--file-format"), "file_format", "output file type of the converted SBOM"),
             A(("-v", "--sbom-version"), "sbom_version", "specification version of the converted SBOM"))
 
@@ -79,15 +80,18 @@ def _tokens(name: str, what: str, param: str = "tokens") -> Arg:
 
 
 _EXTRA_FIELDS = A(("-e", "--extra-fields"), "extra_fields",
-                  f"comma-separated extra CVE fields ({', '.join(manifests.EXTRA_FIELDS)})", kind="csv",
-                  check=_in(manifests.EXTRA_FIELDS, "CVE field"))
+                  f"comma-separated extra CVE fields ({', '.join(choices.EXTRA_FIELDS)})", kind="csv",
+                  check=_in(choices.EXTRA_FIELDS, "CVE field"))
 _FILTER = A(("-f", "--filter-results"), "filter_results", "hide CVEs filtered by the group's settings", kind="flag")
 # No argparse defaults: giving them with a format that is not CycloneDX is refused (they would do nothing).
-_CYCLONEDX_DEFAULTS = {"cyclonedx_format": "json", "cyclonedx_version": "1.7"}
-_CYCLONEDX = (A(("--cyclonedx-format",), "cyclonedx_format", "CycloneDX file format (default: json)",
-                choices=reports.CYCLONEDX_FORMATS),
-              A(("--cyclonedx-version",), "cyclonedx_version", "CycloneDX specification version (default: 1.7)",
-                choices=reports.CYCLONEDX_VERSIONS))
+_CYCLONEDX_DEFAULTS = {"cyclonedx_format": choices.DEFAULT_CYCLONEDX_FORMAT,
+                       "cyclonedx_version": choices.DEFAULT_CYCLONEDX_REPORT_VERSION}
+_CYCLONEDX = (A(("--cyclonedx-format",), "cyclonedx_format",
+                f"CycloneDX file format (default: {choices.DEFAULT_CYCLONEDX_FORMAT})",
+                choices=choices.CYCLONEDX_FORMATS),
+              A(("--cyclonedx-version",), "cyclonedx_version",
+                f"CycloneDX specification version (default: {choices.DEFAULT_CYCLONEDX_REPORT_VERSION})",
+                choices=choices.CYCLONEDX_VERSIONS))
 
 
 def _cyclonedx_options(kwargs: dict[str, Any], format_value: Optional[str], format_option: str) -> dict[str, Any]:
@@ -176,9 +180,9 @@ COMMANDS: tuple[Command, ...] = (
         A(("-o", "--upload-only"), "upload_only", "upload without scanning", kind="flag"),
         _FILTER, _EXTRA_FIELDS,
         A(("-E", "--ecosystems"), "ecosystems", "comma-separated ecosystems, or 'all'", check=_ecosystems),
-        A(("-S", "--subscribe"), "subscribe", "notification frequency", choices=manifests.SUBSCRIBE_FREQUENCIES),
+        A(("-S", "--subscribe"), "subscribe", "notification frequency", choices=choices.SUBSCRIBE_FREQUENCIES),
         A(("--export-format",), "export_format", "also export the report in this format",
-          choices=manifests.EXPORT_FORMATS),
+          choices=choices.EXPORT_FORMATS),
         A(("--export-path",), "export_path", "where to save the exported report (extension replaced)"),
         *_CYCLONEDX), prepare=prepare_upload, progress="uploading"),
     Command(("manifest", "delete"), manifests.delete_manifest,
@@ -200,7 +204,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(("manifest", "reports"), manifests.get_report_tokens, (_token(),)),
     # -- report ------------------------------------------------------------------------------
     Command(("report", "download"), reports.download_report, (
-        A(("file-type",), "format", "report format", choices=reports.REPORT_FORMATS),
+        A(("file-type",), "format", "report format", choices=choices.REPORT_FORMATS),
         _token("report-token", "report_token", "report token"),
         _FILTER, *_CYCLONEDX), output="bytes", progress="downloading", prepare=prepare_download),
     Command(("report", "compare"), reports.compare_reports, (

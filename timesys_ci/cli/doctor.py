@@ -70,7 +70,7 @@ def diagnose(args: argparse.Namespace) -> list[Check]:
         if key is None:
             checks.append(Check("key", "fail", NO_KEY_MESSAGE, "download the key file from your Vigiles account"))
         else:
-            REDACTOR.add(key.key.get_secret_value())
+            REDACTOR.add(key.key_text)
             checks.append(Check("key", "ok", f"{key.email} ({key_source})"))
     dashboard_fix = "fix the dashboard config or download it again from the group's page"
     resolved_dashboard = _attempt(checks, "dashboard config", dashboard_fix, resolver.dashboard)

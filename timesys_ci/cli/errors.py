@@ -1,38 +1,4 @@
-"""Errors the CLI itself raises, and the mapping of every error to an exit status."""
-from __future__ import annotations
+"""Errors and their exit statuses live in `timesys_ci.exits` (shared beyond the CLI); names kept for the CLI."""
+from timesys_ci.exits import SERVICE_SIDE_4XX, UsageError, caused_by_input, exit_code_for
 
-from timesys.exceptions import (
-    APIError,
-    AuthenticationError,
-    ConfigurationError,
-    ParameterError,
-    TransportError,
-    VigilesError,
-)
-from timesys_ci.cli import exit_codes
-
-#: 4xx answers that say nothing about the user's input: the service is busy or timed out (exit 3, may be retried).
-SERVICE_SIDE_4XX = frozenset({408, 429})
-
-
-class UsageError(ParameterError):
-    """Bad command-line usage or an unreadable input file (exit status 2); the message names the culprit."""
-
-
-def caused_by_input(exc: APIError) -> bool:
-    """A 4xx the user's own input caused (unknown token, bad value, malformed SBOM), not the service or the login."""
-    status = exc.status or 0
-    return 400 <= status < 500 and status not in SERVICE_SIDE_4XX and not isinstance(exc, AuthenticationError)
-
-
-def exit_code_for(exc: BaseException) -> int:
-    """Configuration and usage problems (and 4xx answers to them) -> 2, service/network/auth -> 3, bugs -> 70."""
-    if isinstance(exc, APIError):
-        return exit_codes.USAGE if caused_by_input(exc) else exit_codes.SERVICE
-    if isinstance(exc, TransportError):
-        return exit_codes.SERVICE
-    if isinstance(exc, (ConfigurationError, ParameterError)):
-        return exit_codes.USAGE
-    if isinstance(exc, VigilesError):
-        return exit_codes.SERVICE
-    return exit_codes.INTERNAL
+__all__ = ["SERVICE_SIDE_4XX", "UsageError", "caused_by_input", "exit_code_for"]

@@ -40,4 +40,5 @@ EXTRA_COMMAND_MODULES: list[str] = [
     "timesys_ci.buildsystems.entry",
     "timesys_ci.service.commands",
     "timesys_ci.kernel.cli",  # kernel-triage
+    "timesys_ci.vulndb.commands",  # db update|status|export|import
 ]

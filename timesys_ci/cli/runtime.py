@@ -65,7 +65,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if settings is None:
         settings = Settings.resolve(command_line_of(args))
         if settings.key is not None:
-            REDACTOR.add(settings.key.key.get_secret_value())
+            REDACTOR.add(settings.key.key_text)
         args._settings = settings
     return settings
 

@@ -17,21 +17,20 @@ from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Tuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from timesys import ConfigurationError
+from timesys_ci.report import AFFECTED_CATEGORIES, AffectedCategory, Severity
+from timesys_ci.scope import SCOPES, Scope
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
-Severity = Literal["none", "low", "medium", "high", "critical"]
-GatedCategory = Literal["unfixed", "unapplied", "upgradable"]
-ScopeName = Literal["kernel", "toolchain", "userspace"]
 
 # Every affected category is gated by default. A CVE with a known fix is still in the
 # build: the local service calls it upgradable/unapplied as soon as a source names the fix,
 # the real service says "Unfixed, Patch Available"; gating only "unfixed" would pass
 # the same build locally and fail it (or the reverse) depending on what the data knows.
-DEFAULT_CATEGORIES: Tuple[GatedCategory, ...] = ("unfixed", "unapplied", "upgradable")
+DEFAULT_CATEGORIES: Tuple[AffectedCategory, ...] = AFFECTED_CATEGORIES
 
 # The one default for `fail-on`. grype and trivy fail nothing unless asked;
 # the recipe their users paste into CI is `grype --fail-on high` /
@@ -110,8 +109,8 @@ class GatePolicy(BaseModel):
     fail_on_cvss: Optional[float] = Field(default=None, ge=0.0, le=10.0)
     fail_on_kev: bool = False
     fail_on_epss: Optional[float] = Field(default=None, ge=0.0, le=1.0)
-    categories: Tuple[GatedCategory, ...] = DEFAULT_CATEGORIES
-    scope: Tuple[ScopeName, ...] = ("kernel", "toolchain", "userspace")
+    categories: Tuple[AffectedCategory, ...] = DEFAULT_CATEGORIES
+    scope: Tuple[Scope, ...] = SCOPES
     new_only: bool = False
     baseline: Optional[str] = None
     waivers: Tuple[Waiver, ...] = ()

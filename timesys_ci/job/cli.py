@@ -3,30 +3,36 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import timesys
-from timesys_ci.cli import exit_codes
+from timesys_ci import exits
 from timesys_ci.cli.commands import find_command
 from timesys_ci.cli.dispatch import library_kwargs, progress_message
-from timesys_ci.cli.errors import exit_code_for
 from timesys_ci.cli.parser import add_args
 from timesys_ci.cli.progress import Progress
-from timesys_ci.cli.errors import UsageError
 from timesys_ci.cli.render import to_json
 from timesys_ci.cli.runtime import REDACTOR, command_line_of, compact, configured_client, emit, quiet
+from timesys_ci.exits import UsageError, exit_code_for
 from timesys_ci.gate.policy import GatePolicy, load_policy
+from timesys_ci.job.kernel_triage import (KernelTriageOptions, PreparedKernelTriage, filter_statements,
+                                          prepare_kernel_triage, saved_triage, triage_fetched_report)
 from timesys_ci.job.local import local_service
 from timesys_ci.job.manifest_check import CheckedManifest, check_manifest
 from timesys_ci.job.publish import STDOUT, OutputOptions, write_outputs
 from timesys_ci.job.upload import GateInputs, UploadOptions, check_baseline, evaluate_report, fetch_report, upload
+from timesys_ci.kernel.options import add_evidence_arguments, kernel_inputs
 from timesys_ci.outputs import github
 from timesys_ci.outputs.outcome import Scanned
 from timesys_ci.report import load_report, parse_report
-from timesys_ci.settings import CommandLine, Settings
+from timesys_ci.service import require_service_extra
+from timesys_ci.settings import CommandLine, Settings, local_data_dir
+from timesys_ci.vulndb.state import DEFAULT_MAX_AGE, parse_max_age, require_fresh
 
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
 UPLOAD_HELP = "Upload a manifest/SBOM, wait for the report and gate the build on it"
@@ -67,6 +73,25 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
                      help="under GitHub Actions, do not print error annotations")
 
 
+def _add_kernel_triage_options(parser: argparse.ArgumentParser) -> None:
+    triage = add_evidence_arguments(
+        parser, config=False, spdx_flags=("--kernel-spdx",),
+        title="kernel triage: set aside kernel CVEs none of whose files was compiled (the --kernel-config above is "
+              "the .config evaluated against the Kbuild Makefiles when the build directory is gone)")
+    triage.add_argument("--kernel-data", type=Path, metavar="DIR",
+                        help="data dir whose vulnerability database has the Linux kernel CNA's programFiles "
+                             "(default: the embedded service's, --local-data with --local; `db update` fills it)")
+    triage.add_argument("--kernel-cve-records", type=Path, action="append", metavar="PATH",
+                        help="CVE JSON 5 records instead: a vulns.git or cvelistV5 checkout, a directory or a file "
+                             "(repeatable)")
+    triage.add_argument("--kernel-evidence-optional", action="store_true",
+                        help="evidence that cannot be read only warns and the gate runs untriaged (the Yocto and "
+                             "Buildroot entries pass it with the kernel directories they found)")
+    triage.add_argument("--apply-triage", action="store_true",
+                        help="write the set-aside CVEs' status to the service for this SBOM (not_affected, "
+                             "code_not_present, the evidence as the detail), so the dashboard agrees")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     upload_parser = subparsers.add_parser("upload", help=UPLOAD_HELP, description=UPLOAD_HELP + ".")
     # The upload options are those of `manifest upload`, from the command table: described once.
@@ -81,7 +106,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--local", action="store_true",
                      help="run against the embedded local service (offline; data in the user's cache)")
     run.add_argument("--local-data", type=Path, metavar="DIR", help="data dir of the embedded service (with --local)")
-    run.add_argument("--save-report", metavar="FILE", help="save the raw report JSON (for `timesys-ci gate`)")
+    run.add_argument("--max-db-age", type=parse_max_age, metavar="AGE",
+                     help="with --local: warn when the vulnerability data is older (days, or 36h/7d/2w; default 7)")
+    run.add_argument("--require-fresh-db", action="store_true",
+                     help="with --local: exit 2 instead of warning when the vulnerability data is only the bundled "
+                          "sample or older than --max-db-age (nothing is uploaded)")
+    run.add_argument("--save-report", metavar="FILE",
+                     help="save the report JSON (for `timesys-ci gate`), as kernel triage left it")
+    _add_kernel_triage_options(upload_parser)
     _add_gate_options(upload_parser)
     upload_parser.set_defaults(func=run_upload_command)
 
@@ -117,7 +149,8 @@ def _options(args: argparse.Namespace) -> tuple[str, UploadOptions]:
 #: Options that do nothing when no report is gated (`--upload-only` without `--wait-timeout`).
 _GATE_ONLY = ("fail_on", "fail_on_cvss", "fail_on_kev", "fail_on_epss", "cvss_version", "categories", "scope",
               "new_only", "baseline", "policy", "kev_catalog", "epss_scores", "sarif", "junit", "markdown",
-              "save_report")
+              "save_report", "kernel_build_dir", "kernel_source_dir", "kernel_spdx", "kernel_data", "kernel_cve_records",
+              "apply_triage", "kernel_evidence_optional")
 
 
 def check_combinations(args: argparse.Namespace, options: UploadOptions) -> None:
@@ -129,8 +162,10 @@ def check_combinations(args: argparse.Namespace, options: UploadOptions) -> None
         if given:
             raise UsageError(f"--{given[0].replace('_', '-')} does nothing with --upload-only (no report is gated); "
                              f"add --wait-timeout SECONDS to wait for the report and gate it")
-    if args.local_data is not None and not args.local:
-        raise UsageError("--local-data applies only with --local")
+    for flag, value in (("--local-data", args.local_data is not None), ("--max-db-age", args.max_db_age is not None),
+                        ("--require-fresh-db", args.require_fresh_db)):
+        if value and not args.local:
+            raise UsageError(f"{flag} applies only with --local")
     if args.local:
         given = [flag for flag, value in (("--url", args.url), ("--key-file", args.key_file),
                                           ("--dash-config", args.dash_config)) if value]
@@ -165,6 +200,12 @@ def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
     if not args.local:
         yield configured_client(args)
         return
+    require_service_extra("--local")
+    from timesys_ci.vulndb.dbfile import freshness, vulndb_path  # the store needs the service extra
+
+    # Checked before the service starts: with --require-fresh-db, stale data stops the job here.
+    check = freshness(vulndb_path(args.local_data or local_data_dir()), args.max_db_age or DEFAULT_MAX_AGE)
+    args.db_warnings = require_fresh(check, args.require_fresh_db)
     with local_service(args.local_data) as local:
         flags = command_line_of(args)
         # The user's own key, URL and dashboard settings do not apply to the embedded service.
@@ -172,10 +213,32 @@ def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
                                                 dash_config=str(local.dashboard_config), timeout=flags.timeout,
                                                 group_token=flags.group_token, folder_token=flags.folder_token),
                                     environ={})
-        REDACTOR.add(settings.key.key.get_secret_value() if settings.key else None)
+        REDACTOR.add(settings.key.key_text if settings.key else None)
         settings.apply(timesys.llapi)
         args.local_service = local
         yield timesys.llapi
+
+
+def _kernel_triage(args: argparse.Namespace, options: UploadOptions) -> Optional[PreparedKernelTriage]:
+    """Kernel triage when kernel evidence is named (flags or TIMESYS_CI_KERNEL_*), read before the upload."""
+    uploaded = Path(args.arg_kernel_config) if args.arg_kernel_config else None
+    inputs = kernel_inputs(args, config=uploaded)
+    if not (inputs.build_dir or inputs.source_dir or inputs.spdx) or (options.upload_only and
+                                                                    options.wait_timeout is None):
+        given = [flag for flag, value in (("--apply-triage", args.apply_triage), ("--kernel-data", args.kernel_data),
+                                          ("--kernel-cve-records", args.kernel_cve_records),
+                                          ("--kernel-evidence-optional", args.kernel_evidence_optional)) if value]
+        if given:
+            raise UsageError(f"{given[0]} needs kernel evidence: --kernel-build-dir, --kernel-source-dir with "
+                             f"--kernel-config, or --kernel-spdx")
+        return None
+    if args.kernel_data is not None and args.kernel_cve_records:
+        raise UsageError("--kernel-data and --kernel-cve-records: give one source of kernel file data")
+    data_dir = args.kernel_data or (args.local_data if args.local else None) or local_data_dir()
+    return prepare_kernel_triage(KernelTriageOptions(
+        inputs, Path(data_dir), data_dir_given=args.kernel_data is not None,
+        cve_records=tuple(args.kernel_cve_records or ()), apply=args.apply_triage, uploaded_config=uploaded,
+        optional=args.kernel_evidence_optional))
 
 
 def run_upload_command(args: argparse.Namespace) -> int:
@@ -185,6 +248,7 @@ def run_upload_command(args: argparse.Namespace) -> int:
     check_enrichment_files(policy, args)
     path = Path(args.arg_manifest)  # the table's dest for `manifest` (see Arg.dest)
     manifest = check_manifest(path, text)
+    kernel = _kernel_triage(args, options)
     _name_unnamed(manifest, options)
     outputs = _outputs(args)
     try:
@@ -193,7 +257,7 @@ def run_upload_command(args: argparse.Namespace) -> int:
                            dry_run=client.dry_run)
             if client.dry_run:
                 emit(args, upload(manifest, options))
-                return exit_codes.OK
+                return exits.OK
             with Progress(progress_message(MANIFEST_UPLOAD, args, {"manifest": text}), enabled=not quiet(args)):
                 result = upload(manifest, options)
             report = fetch_report(result, options)
@@ -204,21 +268,27 @@ def run_upload_command(args: argparse.Namespace) -> int:
                     sys.stdout.write(to_json(stored, compact=compact(args)) + "\n")
                 else:
                     emit(args, stored)
-                return exit_codes.OK
+                return exits.OK
             local = getattr(args, "local_service", None)
+            triaged = triage_fetched_report(report, kernel, source=f"report of {path}",
+                                            manifest_token=result.get("manifest_token") or report.get("manifest_token"))
+            report = triaged.report
             parsed = parse_report(report, source=f"report of {path}",
                                   base_url=local.public_url if local else client.url)
             outcome = evaluate_report(parsed, GateInputs(policy, kev_catalog=args.kev_catalog,
                                                          epss_scores=args.epss_scores),
                                       manifest_path=str(path), scanned=_scanned(manifest),
-                                      notes=(local.browse_note(),) if local else ())
+                                      notes=(*filter_statements(report, triaged.summary),
+                                             *((local.browse_note(),) if local else ())),
+                                      warnings=(*getattr(args, "db_warnings", ()), *triaged.warnings))
+            outcome = dataclasses.replace(outcome, kernel_triage=triaged.summary)
     except timesys.VigilesError as exc:
         # Only what exits 3 (service, network) may be softened, never our own input errors (2).
-        if args.on_service_error == "warn" and exit_code_for(exc) == exit_codes.SERVICE:
+        if args.on_service_error == "warn" and exit_code_for(exc) == exits.SERVICE:
             return _warn_service_error(exc)
         raise
     write_outputs(outcome, report, outputs)
-    return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
+    return exits.OK if outcome.passed else exits.GATE_FAILED
 
 
 def _scanned(manifest: CheckedManifest) -> Scanned:
@@ -231,7 +301,7 @@ def _warn_service_error(exc: BaseException) -> int:
     sys.stderr.write(f"timesys-ci: warning: service error, gate not evaluated (--on-service-error warn): {message}\n")
     if github.running_on_github():
         sys.stdout.write(f"::warning title=Vigiles::{github.escape_data('service error, gate not evaluated: ' + message)}\n")
-    return exit_codes.OK
+    return exits.OK
 
 
 def run_gate_command(args: argparse.Namespace) -> int:
@@ -239,6 +309,8 @@ def run_gate_command(args: argparse.Namespace) -> int:
     check_enrichment_files(policy, args)
     check_baseline(policy, None, online=False)
     report = load_report(args.report, base_url=args.base_url)
+    raw = json.loads(Path(args.report).read_text(encoding="utf-8"))  # load_report read it: it is valid JSON
+    triage = saved_triage(raw)
     scanned = Scanned(unknown_because="the report does not say; give --manifest-path to count them")
     if args.manifest_path:
         from timesys_ci.cli.runtime import read_input_text
@@ -246,6 +318,8 @@ def run_gate_command(args: argparse.Namespace) -> int:
         path = Path(args.manifest_path)
         scanned = _scanned(check_manifest(path, read_input_text(str(path), "manifest file")))
     outcome = evaluate_report(report, GateInputs(policy, kev_catalog=args.kev_catalog, epss_scores=args.epss_scores,
-                                                 online=False), manifest_path=args.manifest_path, scanned=scanned)
+                                                 online=False), manifest_path=args.manifest_path, scanned=scanned,
+                              notes=filter_statements(raw, triage))
+    outcome = dataclasses.replace(outcome, kernel_triage=triage)
     write_outputs(outcome, None, _outputs(args))
-    return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
+    return exits.OK if outcome.passed else exits.GATE_FAILED

@@ -9,7 +9,6 @@ dir (`timesys_ci.service.address`): report URLs always use it, so they work once
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 from collections.abc import Iterator
@@ -21,16 +20,9 @@ from typing import Any, Optional
 from timesys import ConfigurationError
 from timesys.core.utils import write_bytes_atomic
 from timesys_ci.service import address, require_service_extra
+from timesys_ci.settings import cache_dir, local_data_dir  # noqa: F401 - cache_dir: kernel.cli imports it here
 
 LOCAL_EMAIL = "local@timesys-ci.invalid"
-
-
-def cache_dir() -> Path:
-    """`TIMESYS_CI_CACHE`, else `$XDG_CACHE_HOME/timesys-ci`, else `~/.cache/timesys-ci`."""
-    if os.environ.get("TIMESYS_CI_CACHE"):
-        return Path(os.environ["TIMESYS_CI_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "timesys-ci"
 
 
 @dataclass(frozen=True)
@@ -61,7 +53,7 @@ def local_service(data_dir: Optional[Path] = None) -> Iterator[LocalService]:
     require_service_extra("--local")
     from timesys_ci.service.datadir import create_user
 
-    data_dir = address.usable_data_dir(data_dir or cache_dir() / "local-service", "--local-data")
+    data_dir = address.usable_data_dir(data_dir or local_data_dir(), "--local-data")
     key_file, dashboard = data_dir / "linuxlink_key", data_dir / "dashboard_config"
     serving = address.running(data_dir)
     remembered = address.recorded(data_dir)

@@ -23,7 +23,7 @@ from timesys_ci.vulndb.sources.kev import load_kev
 from timesys_ci.gate.policy import GatePolicy
 from timesys_ci.job.manifest_check import CheckedManifest
 from timesys_ci.outputs.outcome import Baseline, GateOutcome, Scanned
-from timesys_ci.report import AFFECTED_CATEGORIES, Finding, Report, load_report, parse_report
+from timesys_ci.report import AFFECTED_CATEGORIES, Finding, Report, load_report
 
 logger = logging.getLogger(__name__)
 POLL_INTERVAL = 5.0  # seconds between report polls
@@ -221,32 +221,43 @@ def _same_scope_manifests(report: Report) -> list[Mapping[str, Any]]:
             and (summary.group_token is None or m.get("group_token") in (None, summary.group_token))]
 
 
-def _report_tokens(manifest_token: str) -> set[str]:
-    """Report tokens of an SBOM (whatever the list's key: the reference does not document it)."""
+def _report_descriptors(manifest_token: str) -> list[Mapping[str, Any]]:
+    """An SBOM's report descriptors `{created_date, report_token, ...}` (whatever the list's key: the reference
+    does not document it), in the service's order."""
     answer = manifests.get_report_tokens(manifest_token)
     lists = [value for value in answer.values() if isinstance(value, list)] if isinstance(answer, Mapping) else [answer]
-    return {str(item["report_token"]) for items in lists for item in items
-            if isinstance(item, Mapping) and item.get("report_token")}
+    return [item for items in lists if isinstance(items, list) for item in items
+            if isinstance(item, Mapping) and item.get("report_token")]
+
+
+def _report_tokens(manifest_token: str) -> set[str]:
+    return {str(item["report_token"]) for item in _report_descriptors(manifest_token)}
 
 
 def _previous_upload(report: Report) -> Baseline:
-    """The latest report of another upload of the same SBOM name in the same group/folder (the default baseline)."""
+    """The newest report of another upload of the same SBOM name in the same group/folder (the default baseline).
+
+    Read from the SBOM's report list (`get_report_tokens`), not by downloading an old report: only its token
+    is needed, and an old report that no longer parses must not fail today's run.
+    """
     name, token = report.summary.manifest_name, report.summary.manifest_token
     if not name:
         return Baseline("none")
     earlier = [m for m in _same_scope_manifests(report) if m.get("manifest_token") != token]
     for candidate in sorted(earlier, key=lambda m: str(m.get("upload_date") or ""), reverse=True):
         try:
-            latest = manifests.get_latest_report(candidate["manifest_token"])
+            listed = _report_descriptors(str(candidate["manifest_token"]))
         except NotFoundError:
             continue
-        summary = parse_report(latest, source=f"report of {candidate['manifest_token']}").summary
-        if summary.report_token:
-            logger.info("new-only: comparing with report %s of the upload of %s", summary.report_token,
-                        candidate.get("upload_date"))
-            return Baseline("previous upload", report_token=summary.report_token,
-                            manifest_token=str(candidate["manifest_token"]), manifest_name=name,
-                            date=summary.date or candidate.get("upload_date"))
+        if not listed:
+            continue
+        # Newest by creation date; with equal or missing dates the later entry of the list.
+        newest = max(enumerate(listed), key=lambda item: (str(item[1].get("created_date") or ""), item[0]))[1]
+        logger.info("new-only: comparing with report %s of the upload of %s", newest["report_token"],
+                    candidate.get("upload_date"))
+        return Baseline("previous upload", report_token=str(newest["report_token"]),
+                        manifest_token=str(candidate["manifest_token"]), manifest_name=name,
+                        date=newest.get("created_date") or candidate.get("upload_date"))
     return Baseline("none", manifest_name=name)
 
 

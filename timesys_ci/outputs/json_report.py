@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Optional
 
+from timesys.core.version import TOOL_NAME, tool_version
 from timesys_ci.gate.evaluate import FindingVerdict
 from timesys_ci.gate.policy import Waiver
-from timesys_ci.outputs.outcome import GateOutcome, tool_version
+from timesys_ci.outputs.outcome import GateOutcome
 
 SCHEMA_ID = "timesys-ci/gate-result"
 SCHEMA_VERSION = 1
@@ -23,7 +24,7 @@ def gate_result_document(outcome: GateOutcome) -> Dict[str, Any]:
     return {
         "schema": SCHEMA_ID,
         "version": SCHEMA_VERSION,
-        "tool": {"name": "timesys-ci", "version": tool_version()},
+        "tool": {"name": TOOL_NAME, "version": tool_version()},
         "gate": {
             "result": outcome.gate,
             "passed": outcome.passed,
@@ -51,6 +52,7 @@ def gate_result_document(outcome: GateOutcome) -> Dict[str, Any]:
         "unused_waivers": [_waiver(waiver) for waiver in result.unused_waivers],
         "warnings": list(outcome.warnings),
         "notes": list(outcome.notes),
+        "kernel_triage": None if outcome.kernel_triage is None else outcome.kernel_triage.as_dict(),
     }
 
 

@@ -12,18 +12,19 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from timesys_ci.sbom.errors import SbomError
-from timesys_ci.sbom.model import Package, Sbom
+from timesys_ci.sbom.model import (CYCLONEDX_JSON, CYCLONEDX_XML, SPDX3_JSONLD, SPDX_JSON, SPDX_TAG, VIGILES,
+                                   Package, Sbom)
 from timesys_ci.vulndb.cpe import ANY, NA, try_parse_cpe
 from timesys_ci.vulndb.versions import is_unknown_version
 
 #: Where each format lists its packages, for "lists no packages" messages.
 PACKAGE_CONTAINERS = {
-    "vigiles": "its 'packages' object is empty",
-    "cyclonedx-json": "it has no 'components'",
-    "cyclonedx-xml": "it has no <components>",
-    "spdx-json": "it has no 'packages' with a name and a version, CPE or purl",
-    "spdx-tag": "it has no PackageName entries with a version, CPE or purl",
-    "spdx3-jsonld": "it has no software_Package elements",
+    VIGILES: "its 'packages' object is empty",
+    CYCLONEDX_JSON: "it has no 'components'",
+    CYCLONEDX_XML: "it has no <components>",
+    SPDX_JSON: "it has no 'packages' with a name and a version, CPE or purl",
+    SPDX_TAG: "it has no PackageName entries with a version, CPE or purl",
+    SPDX3_JSONLD: "it has no software_Package elements",
 }
 SHOWN_NAMES = 5
 

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 from typing import Any, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import unquote
 
 from timesys_ci.sbom.errors import SbomError
-from timesys_ci.sbom.fields import Fields
-from timesys_ci.sbom.model import Package, Sbom, VulnerabilityStatement
+from timesys_ci.sbom.fields import Fields, loose_objects, loose_text
+from timesys_ci.sbom.model import CYCLONEDX_JSON, CYCLONEDX_XML, Package, Sbom, VulnerabilityStatement
 from timesys_ci.sbom.packages import make_package, merge_duplicates
 from timesys_ci.sbom.safe_xml import parse_xml
 
-JSON_FORMAT_ID = "cyclonedx-json"
-XML_FORMAT_ID = "cyclonedx-xml"
 _BOM_LINK = "urn:cdx:"
 MAX_NESTING = 64  # levels of nested components; real BOMs use a handful
 
@@ -40,7 +39,28 @@ def _license(component: Mapping[str, Any]) -> Optional[str]:
             chosen = entry["license"].get("id") or entry["license"].get("name")
             if isinstance(chosen, str):
                 names.append(chosen)
+    if len(names) > 1:  # several entries all apply: their conjunction, each kept whole
+        names = [f"({name})" if " " in name.strip() else name for name in names]
     return " AND ".join(names) or None
+
+
+def _reference(raw: Mapping[str, Any], kind: str) -> Optional[str]:
+    return next((loose_text(item, "url") for item in loose_objects(raw, "externalReferences") if item.get("type") == kind), None)
+
+
+def _patched_cves(raw: Mapping[str, Any]) -> Dict[str, List[str]]:
+    """CVE id -> patch names from `pedigree.patches` (a patch's `resolves` issues; its name: the diff's URL)."""
+    patched: Dict[str, List[str]] = {}
+    for patch in loose_objects(raw.get("pedigree"), "patches"):
+        url = loose_text(patch.get("diff"), "url")
+        name = unquote(url.rstrip("/").rsplit("/", 1)[-1]) if url else None
+        for issue in loose_objects(patch, "resolves"):
+            issue_id = loose_text(issue, "id")
+            if issue_id and issue_id.strip():
+                names = patched.setdefault(issue_id.strip().upper(), [])
+                if name and name not in names:
+                    names.append(name)
+    return patched
 
 
 def _component_package(component: Fields, raw: Mapping[str, Any], refs: Dict[str, str]) -> Package:
@@ -56,8 +76,14 @@ def _component_package(component: Fields, raw: Mapping[str, Any], refs: Dict[str
         version=component.text("version"),
         cpe_ids=[cpe] if cpe else [],
         purl=component.text("purl"),
+        patched_cves=_patched_cves(raw),
         component_type=component.text("type"),
         license=_license(raw),
+        supplier=loose_text(raw.get("supplier"), "name"),
+        download_location=_reference(raw, "distribution"),
+        checksums=[(loose_text(item, "alg"), loose_text(item, "content")) for item in loose_objects(raw, "hashes")],
+        homepage=_reference(raw, "website"),
+        summary=loose_text(raw, "description"),
     )
 
 
@@ -115,7 +141,7 @@ def _statements(fields: Fields, refs: Mapping[str, str]) -> List[VulnerabilitySt
     return statements
 
 
-def read_cyclonedx(document: Any, source: Optional[str] = None, format_id: str = JSON_FORMAT_ID) -> Sbom:
+def read_cyclonedx(document: Any, source: Optional[str] = None, format_id: str = CYCLONEDX_JSON) -> Sbom:
     """Build an :class:`Sbom` from a decoded CycloneDX JSON BOM (or the XML reader's equivalent)."""
     if not isinstance(document, dict):
         raise SbomError("CycloneDX BOM must be a JSON object", source)
@@ -129,14 +155,17 @@ def read_cyclonedx(document: Any, source: Optional[str] = None, format_id: str =
         if stmt.package in aliases else stmt
         for stmt in _statements(top, refs)
     ]
-    subject = Fields(top.object("metadata"), "metadata.", source).object("component")
+    metadata = Fields(top.object("metadata"), "metadata.", source)
+    subject = Fields(metadata.object("component"), "metadata.component.", source)
     return Sbom(
         format=format_id,
-        manifest_name=Fields(subject, "metadata.component.", source).text("name") or None,
+        manifest_name=subject.text("name") or None,
         packages=packages,
         vulnerabilities=statements,
         source=source,
         manifest_version=top.text("specVersion"),
+        distro_version=subject.text("version") or None,
+        created=metadata.text("timestamp"),
     )
 
 
@@ -168,6 +197,21 @@ def _xml_component(element: ElementTree.Element, ns: str) -> Dict[str, Any]:
     ] + [{"expression": node.text} for node in element.iterfind(f"{ns}licenses/{ns}expression") if node.text]
     if licenses:
         fields["licenses"] = licenses
+    supplier = _child_text(element, ns, f"supplier/{ns}name")
+    if supplier:
+        fields["supplier"] = {"name": supplier}
+    description = _child_text(element, ns, "description")
+    if description:
+        fields["description"] = description
+    fields["hashes"] = [{"alg": node.get("alg"), "content": (node.text or "").strip()}
+                        for node in element.iterfind(f"{ns}hashes/{ns}hash")]
+    fields["externalReferences"] = [{"type": node.get("type"), "url": _child_text(node, ns, "url")}
+                                    for node in element.iterfind(f"{ns}externalReferences/{ns}reference")]
+    fields["pedigree"] = {"patches": [
+        {"diff": {"url": _child_text(patch, ns, f"diff/{ns}url")},
+         "resolves": [{"id": _child_text(issue, ns, "id")} for issue in patch.iterfind(f"{ns}resolves/{ns}issue")]}
+        for patch in element.iterfind(f"{ns}pedigree/{ns}patches/{ns}patch")
+    ]}
     return fields
 
 
@@ -216,9 +260,14 @@ def read_cyclonedx_xml(text: str, source: Optional[str] = None) -> Sbom:
         "components": _xml_components(list(root.iterfind(f"{ns}components/{ns}component")), ns, source),
         "vulnerabilities": [_xml_vulnerability(child, ns) for child in root.iterfind(f"{ns}vulnerabilities/{ns}vulnerability")],
     }
+    metadata: Dict[str, Any] = {}
     subject = root.find(f"{ns}metadata/{ns}component")
     if subject is not None:
-        document["metadata"] = {"component": _xml_component(subject, ns)}
+        metadata["component"] = _xml_component(subject, ns)
+    timestamp = _child_text(root, ns, f"metadata/{ns}timestamp")
+    if timestamp:
+        metadata["timestamp"] = timestamp
+    document["metadata"] = metadata
     if ns.startswith("{http://cyclonedx.org/schema/bom/"):
         document["specVersion"] = ns[len("{http://cyclonedx.org/schema/bom/"):-1]
-    return read_cyclonedx(document, source, XML_FORMAT_ID)
+    return read_cyclonedx(document, source, CYCLONEDX_XML)

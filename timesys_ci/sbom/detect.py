@@ -19,19 +19,12 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from timesys_ci.sbom.cyclonedx import read_cyclonedx, read_cyclonedx_xml
 from timesys_ci.sbom.errors import SbomError
-from timesys_ci.sbom.model import Sbom
+from timesys_ci.sbom.model import (CYCLONEDX_JSON, CYCLONEDX_XML, SPDX3_JSONLD, SPDX_JSON, SPDX_RDF, SPDX_TAG,
+                                   VIGILES, Sbom)
 from timesys_ci.sbom.safe_xml import root_element
 from timesys_ci.sbom.spdx import read_spdx, read_spdx_tag
 from timesys_ci.sbom.spdx3 import read_spdx3
 from timesys_ci.sbom.vigiles_manifest import read_vigiles_manifest
-
-VIGILES = "vigiles"
-CYCLONEDX_JSON = "cyclonedx-json"
-CYCLONEDX_XML = "cyclonedx-xml"
-SPDX_JSON = "spdx-json"
-SPDX3_JSONLD = "spdx3-jsonld"
-SPDX_TAG = "spdx-tag"
-SPDX_RDF = "spdx-rdf"
 
 # content is the decoded JSON for JSON formats and the raw text otherwise.
 Reader = Callable[[Any, Optional[str]], Sbom]

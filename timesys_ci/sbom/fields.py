@@ -59,3 +59,18 @@ class Fields:
     def at(self, key: str, index: int, item: Mapping[str, Any]) -> "Fields":
         """Field access for ``item``, the ``index``-th element of this object's list ``key``."""
         return Fields(item, f"{self.path}{key}[{index}].", self.source)
+
+
+# Descriptive fields (supplier, homepage, hashes, ...): nothing is matched on them, so a value of another shape
+# counts as absent instead of refusing the document.
+
+def loose_text(data: object, key: str) -> Optional[str]:
+    """`data[key]` when `data` is an object and the value a string, else None."""
+    value = data.get(key) if isinstance(data, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def loose_objects(data: object, key: str) -> List[Mapping[str, Any]]:
+    """The objects in the list `data[key]`; [] for any other shape."""
+    value = data.get(key) if isinstance(data, Mapping) else None
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []

@@ -7,42 +7,9 @@ from the CPEs and fold repeated entries into one package.
 """
 from __future__ import annotations
 
-import re
-from typing import Callable, Dict, Hashable, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple
 
-from timesys_ci.sbom.model import Package
-
-PLACEHOLDERS = {"", "unknown", "none", "noassertion", "unset"}
-_CPE_SPLIT = re.compile(r"(?<!\\):")
-_WILDCARDS = {"", "*", "-"}
-
-
-def is_placeholder(value: Optional[str]) -> bool:
-    return value is None or value.strip().lower() in PLACEHOLDERS
-
-
-def _cpe_vendor_product(cpe: str) -> Optional[Tuple[str, str]]:
-    """(vendor, product) of a CPE 2.3 string or 2.2 URI; vendor "" when the CPE leaves it open."""
-    if cpe.startswith("cpe:2.3:"):
-        parts = _CPE_SPLIT.split(cpe[len("cpe:2.3:"):])
-    elif cpe.startswith("cpe:/"):
-        parts = cpe[len("cpe:/"):].split(":")
-    else:
-        return None
-    if len(parts) < 3 or parts[2] in _WILDCARDS:
-        return None
-    vendor = "" if parts[1] in _WILDCARDS else parts[1]
-    return vendor.replace("\\", ""), parts[2].replace("\\", "")
-
-
-def cve_products(name: str, cpe_ids: Iterable[str]) -> List[str]:
-    """``vendor:product`` (or ``product``) tokens of the CPEs; the package name when there are none."""
-    tokens: Dict[str, None] = {}
-    for cpe in cpe_ids:
-        named = _cpe_vendor_product(cpe)
-        if named:
-            tokens[f"{named[0]}:{named[1]}" if named[0] else named[1]] = None
-    return list(tokens) or [name]
+from timesys_ci.sbom.model import Package, checksum, cpe_products, is_placeholder, known
 
 
 def make_package(
@@ -53,26 +20,44 @@ def make_package(
     patched_cves: Optional[Dict[str, List[str]]] = None,
     component_type: Optional[str] = None,
     license: Optional[str] = None,
+    *,
+    supplier: Optional[str] = None,
+    download_location: Optional[str] = None,
+    checksums: Sequence[Tuple[Optional[str], Optional[str]]] = (),
+    homepage: Optional[str] = None,
+    summary: Optional[str] = None,
 ) -> Package:
+    """A package of an SBOM-standard document; placeholders ("NOASSERTION", "") become absent values."""
     cpes = list(dict.fromkeys(cpe.strip() for cpe in cpe_ids if not is_placeholder(cpe)))
-    resolved_version = "unset" if is_placeholder(version) else str(version).strip()
+    resolved_version = known(version) or "unset"
     return Package(
         name=name,
         version=resolved_version,
-        cve_product=cve_products(name, cpes),
+        cve_product=cpe_products(name, cpes),
         cve_version=resolved_version,
         cpe_ids=cpes,
-        purl=None if is_placeholder(purl) else purl,
+        purl=known(purl),
         patched_cves=dict(patched_cves or {}),
         component_type=[component_type] if component_type else [],
-        license=None if is_placeholder(license) else license,
+        license=known(license),
+        supplier=known(supplier),
+        download_location=known(download_location),
+        checksums=tuple(dict.fromkeys(pair for pair in (checksum(*item) for item in checksums) if pair)),
+        homepage=known(homepage),
+        summary=known(summary),
     )
+
+
+_DESCRIPTIVE = ("license", "supplier", "download_location", "homepage", "summary")
 
 
 def _absorb(kept: Package, other: Package) -> None:
     kept.cpe_ids += [cpe for cpe in other.cpe_ids if cpe not in kept.cpe_ids]
-    kept.cve_product = cve_products(kept.name, kept.cpe_ids)
+    kept.cve_product = cpe_products(kept.name, kept.cpe_ids)
     kept.purl = kept.purl or other.purl
+    for name in _DESCRIPTIVE:  # a recipe and its binary packages describe one product: fill in what one lacks
+        if getattr(kept, name) is None:
+            setattr(kept, name, getattr(other, name))
     for cve, patches in other.patched_cves.items():
         merged = kept.patched_cves.setdefault(cve, [])
         merged += [patch for patch in patches if patch not in merged]

@@ -9,14 +9,14 @@ not_affected, tied to the packages they point ``to``.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from timesys_ci.sbom.errors import SbomError
-from timesys_ci.sbom.fields import Fields
-from timesys_ci.sbom.model import Package, Sbom, VulnerabilityStatement
-from timesys_ci.sbom.packages import is_placeholder, make_package, merge_duplicates
+from timesys_ci.sbom.fields import Fields, loose_objects, loose_text
+from timesys_ci.sbom.model import SPDX3_JSONLD, Package, Sbom, VulnerabilityStatement, is_placeholder
+from timesys_ci.sbom.packages import make_package, merge_duplicates
 
-FORMAT_ID = "spdx3-jsonld"
+_LICENSE_RELATIONSHIPS = ("hasConcludedLicense", "hasDeclaredLicense")  # the first one known wins
 _CPE_TYPES = {"cpe22", "cpe23"}
 _VEX_STATES = {
     "security_VexFixedVulnAssessmentRelationship": "resolved",
@@ -37,7 +37,34 @@ def _identifiers(element: Fields) -> Dict[str, List[str]]:
     return found
 
 
-def _package(element: Fields) -> Optional[Package]:
+class _Graph:
+    """What a package's description points at elsewhere in the graph: licences and suppliers."""
+
+    def __init__(self, graph: List[Mapping[str, Any]]) -> None:
+        by_id = {element.get("spdxId"): element for element in graph if isinstance(element.get("spdxId"), str)}
+        self.licenses: Dict[str, Dict[str, str]] = {}  # package spdxId -> relationship type -> expression
+        for element in graph:
+            kind = element.get("relationshipType")
+            if element.get("type") != "Relationship" or kind not in _LICENSE_RELATIONSHIPS:
+                continue
+            targets = element.get("to")
+            for target in targets if isinstance(targets, list) else [targets]:
+                expression = loose_text(by_id.get(target), "simplelicensing_licenseExpression")
+                source = element.get("from")
+                if expression and isinstance(source, str):
+                    self.licenses.setdefault(source, {}).setdefault(kind, expression)
+        self.names = {spdx_id: loose_text(element, "name") for spdx_id, element in by_id.items()}
+
+    def license(self, spdx_id: Optional[str]) -> Optional[str]:
+        found = self.licenses.get(spdx_id or "", {})
+        return next((found[kind] for kind in _LICENSE_RELATIONSHIPS if not is_placeholder(found.get(kind))), None)
+
+    def supplier(self, element: Mapping[str, Any]) -> Optional[str]:
+        agent = element.get("suppliedBy")
+        return self.names.get(agent) if isinstance(agent, str) else None
+
+
+def _package(element: Fields, graph: _Graph) -> Optional[Package]:
     if element.text("software_primaryPurpose") == "source":
         return None
     name = element.text("name")
@@ -49,7 +76,15 @@ def _package(element: Fields) -> Optional[Package]:
     version = element.text("software_packageVersion")
     if is_placeholder(version) and not cpes and not purl:
         return None
-    return make_package(name=name, version=version, cpe_ids=cpes, purl=purl)
+    raw = element.data
+    return make_package(
+        name=name, version=version, cpe_ids=cpes, purl=purl, license=graph.license(element.text("spdxId")),
+        supplier=graph.supplier(raw),
+        download_location=loose_text(raw, "software_downloadLocation"),
+        checksums=[(loose_text(item, "algorithm"), loose_text(item, "hashValue")) for item in loose_objects(raw, "verifiedUsing")],
+        homepage=loose_text(raw, "software_homePage"),
+        summary=loose_text(raw, "summary") or loose_text(raw, "description"),
+    )
 
 
 def _vulnerability_id(element: Fields) -> str:
@@ -82,8 +117,9 @@ def read_spdx3(document: Any, source: Optional[str] = None) -> Sbom:
 
     names: Dict[str, str] = {}  # spdxId -> package name
     found: List[Package] = []
+    described = _Graph([raw for _, raw in graph])
     for element in by_type.get("software_Package", []):
-        package = _package(element)
+        package = _package(element, described)
         if package is not None:
             found.append(package)
             names[element.text("spdxId") or package.name] = package.name
@@ -102,11 +138,14 @@ def read_spdx3(document: Any, source: Optional[str] = None) -> Sbom:
                     statements.append(VulnerabilityStatement(vuln_id, state, name, justification))
     documents = by_type.get("SpdxDocument", [])
     creation = by_type.get("CreationInfo", [])
+    document_creation = next((info for info in creation if documents and info.data.get("@id") == documents[0].data.get("creationInfo")),
+                             creation[0] if creation else None)
     return Sbom(
-        format=FORMAT_ID,
+        format=SPDX3_JSONLD,
         manifest_name=documents[0].text("name") if documents else None,
         packages=packages,
         vulnerabilities=list(dict.fromkeys(statements)),
         source=source,
         manifest_version=creation[0].text("specVersion") if creation else None,
+        created=loose_text(document_creation.data, "created") if document_creation else None,
     )

@@ -7,14 +7,12 @@ absent fields take the generators' defaults, numbers become strings,
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from timesys_ci.sbom.errors import SbomError
-from timesys_ci.sbom.fields import Fields as _Fields
-from timesys_ci.sbom.model import Package, Sbom, VulnerabilityStatement
+from timesys_ci.sbom.fields import Fields as _Fields, loose_objects, loose_text
+from timesys_ci.sbom.model import VIGILES, Package, Sbom, VulnerabilityStatement, checksum, is_placeholder, known
 
-FORMAT_ID = "vigiles"
-_PLACEHOLDERS = {"", "unknown", "none", "noassertion"}
 #: Package fields that say what a package is; a Vigiles generator writes at least `version` for every package.
 IDENTIFYING_FIELDS = ("name", "version", "cve_product", "cve_version", "cpe_id", "purl")
 #: Top-level keys of Buildroot's `make pkg-stats` JSON, which also has a "packages" object (of another shape).
@@ -22,7 +20,14 @@ _PKG_STATS_KEYS = {"stats", "defconfigs", "package_status_checks"}
 
 
 def _cpe_ids(fields: _Fields) -> List[str]:
-    return [cpe for cpe in fields.words("cpe_id") if cpe.strip().lower() not in _PLACEHOLDERS]
+    return [cpe for cpe in fields.words("cpe_id") if not is_placeholder(cpe)]
+
+
+def _checksums(fields: _Fields) -> Tuple[Tuple[str, str], ...]:
+    """meta-timesys's `checksums`: [{"algorithm": "SHA256", "checksum_value": "..."}]; malformed entries are skipped."""
+    pairs = (checksum(loose_text(item, "algorithm"), loose_text(item, "checksum_value"))
+             for item in loose_objects(fields.data, "checksums"))
+    return tuple(dict.fromkeys(pair for pair in pairs if pair))
 
 
 def _patched_cves(fields: _Fields) -> Dict[str, List[str]]:
@@ -63,6 +68,11 @@ def _read_package(key: str, raw: Any, source: Optional[str]) -> Package:
         component_type=fields.words("component_type"),
         license=fields.text("license"),
         key=key if key != name else None,
+        supplier=known(loose_text(raw, "package_supplier")),
+        download_location=known(loose_text(raw, "download_location")),
+        checksums=_checksums(fields),
+        homepage=known(loose_text(raw, "homepage")),
+        summary=known(loose_text(raw, "summary")),
     )
 
 
@@ -134,10 +144,13 @@ def read_vigiles_manifest(document: Any, source: Optional[str] = None) -> Sbom:
     # Package ignore_cves stay per package; the scanner applies them to that package only.
     whitelist = {cve.upper() for cve in top.words("whitelist")}
     return Sbom(
-        format=FORMAT_ID,
+        format=VIGILES,
         manifest_name=top.text("manifest_name"),
         distro=top.text("distro"),
         machine=top.text("machine"),
+        distro_version=top.text("distro_version"),
+        image=top.text("image"),
+        created=top.text("date"),
         packages=parsed,
         whitelist=whitelist,
         vulnerabilities=[stmt for index, raw in enumerate(raw_statements) for stmt in _statement(index, raw, source)],

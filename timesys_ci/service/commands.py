@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from timesys_ci.cli.errors import UsageError
+from timesys_ci.exits import UsageError
 from timesys_ci.service import address, require_service_extra
 
 DEFAULT_PORT = address.DEFAULT_PORT
@@ -143,29 +143,28 @@ def add_user_command(args: argparse.Namespace) -> int:
 
 
 def import_vulns_command(args: argparse.Namespace) -> int:
+    """A front end of `vulndb.update.import_files`: the copy-and-swap import `db update` uses."""
     require_service_extra()
     from timesys_ci.service.datadir import open_data_dir
-    from timesys_ci.vulndb.errors import VulnDataError
-    from timesys_ci.vulndb.importer import import_paths
+    from timesys_ci.vulndb.dbfile import record_counts, vulndb_path
+    from timesys_ci.vulndb.update import import_files
 
     paths = [*args.files, *([args.kev] if args.kev else []), *([args.epss] if args.epss else [])]
     if not paths:
         raise UsageError("nothing to import: give files, directories or archives (or --kev / --epss)")
-    storage = open_data_dir(address.usable_data_dir(args.data))
+    data_dir = address.usable_data_dir(args.data)
+    open_data_dir(data_dir).close()  # a new data dir is created (and seeded) as the service would
     try:
-        summary = import_paths(storage.vulns, paths)
-        for skipped in summary.skipped[:20]:
-            print(f"skipped (not vulnerability data): {skipped}")
-        if len(summary.skipped) > 20:
-            print(f"skipped {len(summary.skipped) - 20} more files in no known format")
-        print(f"imported {summary.describe()} from {len(paths)} path(s)")
-        data = storage.vulns.data_summary()
-        counts = ", ".join(f"{source} {entry['records']}" for source, entry in data["sources"].items())
-        print(f"{args.data}: {data['records']} vulnerability records ({counts})")
-    except VulnDataError as exc:
-        raise UsageError(str(exc)) from None
+        summary = import_files(data_dir, paths, origin="import-vulns")
     except OSError as exc:
         raise UsageError(f"{exc.filename}: {exc.strerror}") from None
-    finally:
-        storage.close()
+    for skipped in summary.skipped[:20]:
+        print(f"skipped (not vulnerability data): {skipped}")
+    if len(summary.skipped) > 20:
+        print(f"skipped {len(summary.skipped) - 20} more files in no known format")
+    print(f"imported {summary.describe()} from {len(paths)} path(s)")
+    counts = record_counts(vulndb_path(data_dir))
+    records = sum(counts.get(source, 0) for source in ("nvd", "cve5", "osv"))
+    print(f"{args.data}: {records} vulnerability records "
+          f"({', '.join(f'{source} {count}' for source, count in counts.items() if count)})")
     return 0

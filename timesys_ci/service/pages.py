@@ -10,6 +10,7 @@ import json
 
 from werkzeug.wrappers import Response
 
+from timesys_ci.report import CATEGORIES
 from timesys_ci.service.errors import not_found
 from timesys_ci.service.storage import Storage
 
@@ -26,8 +27,7 @@ def report_page(storage: Storage, token: str) -> Response:
             rows.append("<tr>" + "".join(f"<td>{html.escape(str(value))}</td>" for value in (
                 package, entry.get("version"), entry.get("cve_id"), entry.get("status"), entry.get("severity") or "",
                 entry.get("cvss") if entry.get("cvss") is not None else "", entry.get("fixed_version") or "")) + "</tr>")
-    summary = ", ".join(f"{key}: {counts.get(key, 0)}" for key in ("unfixed", "unapplied", "upgradable", "fixed",
-                                                                   "whitelisted"))
+    summary = ", ".join(f"{key}: {counts.get(key, 0)}" for key in CATEGORIES)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Vigiles report {html.escape(token)}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}</style>
 </head><body><h1>{html.escape(str(body.get('manifest_name', '')))}</h1>

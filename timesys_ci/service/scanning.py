@@ -11,12 +11,14 @@ from contextlib import contextmanager
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Iterator, Optional, TypeVar
 
+from timesys.core.choices import EXTRA_FIELDS
 from timesys_ci.sbom import Sbom, SbomError, load_sbom
 from timesys_ci.service.errors import ServiceError
+from timesys_ci.service.filters import filters_statement
 from timesys_ci.service.storage import Storage, new_token, now
 from timesys_ci.vulndb.merge import display_record
 from timesys_ci.vulndb.fastmatch import StoreMatcher
-from timesys_ci.vulndb.scan import EXTRA_FIELDS, extra_field, scan
+from timesys_ci.vulndb.scan import extra_field, scan
 from timesys_ci.vulndb.store import VulnStore
 
 
@@ -28,16 +30,15 @@ def parse_manifest(content: str, source: str = "manifest") -> Any:
         raise ServiceError(412, f"manifest malformed or missing fields: {exc}") from None
 
 
-def manifest_document(manifest: Optional[Mapping[str, Any]]) -> dict[str, Any]:
-    """The stored Vigiles manifest as a JSON object (exports and conversions read it); {} for other formats,
-    whose JSON (an SPDX `packages` list, say) the exports cannot read."""
-    if manifest is None or manifest["sbom_format"] != "vigiles":
-        return {}
+def stored_sbom(manifest: Optional[Mapping[str, Any]]) -> Optional[Sbom]:
+    """The stored SBOM, read as at upload (exports and conversions write it, whatever its format); None when there
+    is none or it no longer reads."""
+    if manifest is None:
+        return None
     try:
-        document = json.loads(manifest["content"])
-    except ValueError:
-        return {}
-    return document if isinstance(document, dict) else {}
+        return load_sbom(manifest["content"], manifest["name"])
+    except SbomError:
+        return None
 
 
 _gc_lock = threading.Lock()
@@ -166,6 +167,7 @@ def report_body(storage: Storage, manifest: Mapping[str, Any], group: sqlite3.Ro
         "group_path": f"/groups/{group['token']}",
         "product_path": f"/groups/{group['token']}",
         "filtered": filtered,
+        "filters": filters_statement(manifest, filtered=filtered),  # what was done with the filter inputs
         "counts": result["counts"],
         "cves": result["cves"],
         "vuln_data": data,

@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
 
+from timesys.core.choices import EXTRA_FIELDS
 from timesys_ci.cvss import severity_for
 from timesys_ci.report import AFFECTED_CATEGORIES, CATEGORIES
 from timesys_ci.sbom.model import Package, Sbom
@@ -44,8 +45,7 @@ from timesys_ci.vulndb.match import DEFAULT_IDENTIFIERS, candidate_products, pac
 from timesys_ci.vulndb.merge import MergedFinding, display_record, merge
 from timesys_ci.vulndb.record import VulnRecord
 
-SCOPED_CATEGORIES = ("unfixed", "unapplied", "upgradable", "fixed")
-EXTRA_FIELDS = ("assigner", "description", "impact", "modified", "problem_types", "published", "references")
+SCOPED_CATEGORIES = (*AFFECTED_CATEGORIES, "fixed")
 RESOLVED_STATES = frozenset({"resolved", "resolved_with_pedigree"})
 SUPPRESSED_STATES = frozenset({"not_affected", "false_positive"})
 AFFECTED_STATES = frozenset({"exploitable", "in_triage"})

@@ -1,171 +1,70 @@
-"""Manifest packages as SBOM components, and the lookup from report rows to them.
+"""The packages an SBOM export lists, and the lookup from report rows to them.
 
-Both CycloneDX (`cyclonedx-sbom-vex`, manifest conversion) and SPDX read the
-manifest through here, so name/version/CPE/licence/checksum rules are shared.
+CycloneDX (SBOM conversion, `cyclonedx-sbom-vex`) and SPDX list the uploaded SBOM's packages through here,
+whatever format it came in; what each package says is `timesys_ci.sbom.model.Package`'s.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional
+from typing import Iterable, Optional
 
-from timesys_ci.sbom.purl import canonical_purl, generic_purl
-
-from .errors import ExportError
-from .licenses import DeclaredLicense, declared_license
-
-_UNKNOWN = {"", "unknown", "none", "noassertion", "unset"}
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
+from timesys_ci.sbom.model import Package, Sbom, known
+from timesys_ci.vulndb.cpe import ANY, Cpe
 
 
-@dataclass(frozen=True)
-class Component:
-    key: str
-    ref: str
-    name: str
-    version: str
-    cve_version: str
-    cpes: tuple[str, ...]
-    purl: str
-    license: Optional[DeclaredLicense]  # None when the manifest asserts no licence
-    supplier: str  # as written by the generator, e.g. "Organization: OpenEmbedded ()"
-    download_location: str  # "" when unknown
-    checksums: tuple[tuple[str, str], ...]  # (upper-case algorithm without dashes, hex value)
-    homepage: str
-    summary: str
-
-    @property
-    def cpe(self) -> str:
-        """The first CPE 2.3 name, else the first CPE of any form, else ""."""
-        for cpe in self.cpes:
-            if cpe.startswith("cpe:2.3:"):
-                return cpe
-        return self.cpes[0] if self.cpes else ""
-
-    @property
-    def license_expression(self) -> Optional[str]:
-        return self.license.expression if self.license else None
-
-    @property
-    def supplier_name(self) -> str:
-        match = re.match(r"^\s*(?:Organization|Person)\s*:\s*(.*?)\s*(?:\([^)]*\))?\s*$", self.supplier)
-        return (match.group(1) if match else self.supplier).strip()
+def sbom_packages(sbom: Optional[Sbom]) -> list[Package]:
+    """One package per distinct `name@version`, sorted by name then version."""
+    found: dict[str, Package] = {}
+    for package in sbom.packages if sbom is not None else ():
+        found.setdefault(package.ref, package)
+    return sorted(found.values(), key=lambda package: (package.name.lower(), package.stated_version,
+                                                       package.key or package.name))
 
 
-def component_ref(name: str, version: str) -> str:
-    return f"{name}@{version}" if version else name
+def cpe_names(package: Package) -> tuple[str, ...]:
+    """The CPEs an export writes: the package's own, else the ones its CVE product names (Yocto's rule
+    `cpe:2.3:*:VENDOR:PRODUCT:VERSION:...`) when that product is not just the package name, which every reader
+    assumes anyway; so an SBOM converted from a manifest still names the product the scan matched."""
+    own = tuple(cpe for cpe in package.cpe_ids if cpe.lower().startswith("cpe:"))
+    if own or not package.cve_product or package.cve_product == [package.name]:
+        return own
+    version = known(package.match_version) or ANY
+    named = (token.rpartition(":") for token in package.cve_product)
+    return tuple(dict.fromkeys(Cpe(vendor=vendor or ANY, product=product, version=version).to_fs()
+                               for vendor, _, product in named if product))
 
 
-def manifest_packages(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
-    if not isinstance(manifest, Mapping):
-        raise ExportError("manifest: expected a JSON object")
-    packages = manifest.get("packages")
-    if packages is None:
-        return {}
-    if not isinstance(packages, Mapping):
-        raise ExportError("manifest: field 'packages' must be an object mapping package keys to package objects")
-    return packages
+def first_cpe(package: Package) -> str:
+    """The first CPE 2.3 name an export writes, else the first CPE of any form, else "" (CycloneDX `cpe`)."""
+    names = cpe_names(package)
+    return next((cpe for cpe in names if cpe.startswith("cpe:2.3:")), names[0] if names else "")
 
 
-def manifest_components(manifest: Mapping[str, Any]) -> list[Component]:
-    """One component per distinct name@version, sorted by name then version."""
-    found: dict[str, Component] = {}
-    for key, package in manifest_packages(manifest).items():
-        if not isinstance(package, Mapping):
-            raise ExportError(f"manifest: field packages['{key}'] must be an object")
-        component = _component(str(key), package)
-        found.setdefault(component.ref, component)
-    return sorted(found.values(), key=lambda component: (component.name.lower(), component.version, component.key))
-
-
-def bare_component(name: str, version: str) -> Component:
-    """A component for a report package the manifest does not list (so VEX refs still resolve)."""
-    return Component(
-        key=name,
-        ref=component_ref(name, version),
-        name=name,
-        version=version,
-        cve_version=version,
-        cpes=(),
-        purl=generic_purl(name, version),
-        license=None,
-        supplier="",
-        download_location="",
-        checksums=(),
-        homepage="",
-        summary="",
-    )
+def packages_named(packages: Iterable[Package]) -> dict[str, list[Package]]:
+    """The packages each name or manifest key stands for: what a statement about that name applies to."""
+    named: dict[str, list[Package]] = {}
+    for package in packages:
+        for name in dict.fromkeys((package.name, package.key or package.name)):
+            named.setdefault(name, []).append(package)
+    return named
 
 
 class ComponentIndex:
-    """Finds the component a report row is about: by name, then by version or CVE version."""
+    """Finds the package a report row is about: by name, then by version or CVE version."""
 
-    def __init__(self, components: Iterable[Component]) -> None:
-        self.components: list[Component] = list(components)
-        self._by_name: dict[str, list[Component]] = {}
-        for component in self.components:
-            for name in {component.name, component.key}:
-                self._by_name.setdefault(name, []).append(component)
+    def __init__(self, packages: Iterable[Package]) -> None:
+        self.packages: list[Package] = list(packages)
+        self._by_name = packages_named(self.packages)
 
-    def resolve(self, package: str, version: str) -> Component:
-        """The matching component; adds a bare one when the manifest has none."""
-        candidates = self._by_name.get(package, [])
-        for component in candidates:
-            if version in (component.version, component.cve_version):
-                return component
+    def resolve(self, name: str, version: str) -> Package:
+        """The matching package; adds a bare one (so VEX refs still resolve) when the SBOM has none."""
+        candidates = self._by_name.get(name, [])
+        for package in candidates:
+            if version in (package.stated_version, package.cve_version):
+                return package
         if candidates:
             # Reports carry the CVE version (6.6.21) where the manifest may have the build version (6.6.21+git).
             return candidates[0]
-        component = bare_component(package, version)
-        self.components.append(component)
-        self._by_name.setdefault(package, []).append(component)
-        return component
-
-
-def _component(key: str, package: Mapping[str, Any]) -> Component:
-    name = _text(package.get("name")) or key
-    version = _text(package.get("version"))
-    if version.lower() == "unset":
-        version = ""
-    return Component(
-        key=key,
-        ref=component_ref(name, version),
-        name=name,
-        version=version,
-        cve_version=_text(package.get("cve_version")) or version,
-        cpes=_cpes(package.get("cpe_id")),
-        # A purl that does not parse would make the document invalid: the generic one stands in for it.
-        purl=canonical_purl(package.get("purl")) or generic_purl(name, version),
-        license=declared_license(package.get("license")),
-        supplier=_text(package.get("package_supplier")),
-        download_location=_known(package.get("download_location")),
-        checksums=_checksums(package.get("checksums")),
-        homepage=_known(package.get("homepage")),
-        summary=_text(package.get("summary")),
-    )
-
-
-def _cpes(value: object) -> tuple[str, ...]:
-    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-    return tuple(item.strip() for item in items if isinstance(item, str) and item.strip().lower().startswith("cpe:"))
-
-
-def _checksums(value: object) -> tuple[tuple[str, str], ...]:
-    pairs: list[tuple[str, str]] = []
-    for item in value if isinstance(value, list) else []:
-        if not isinstance(item, Mapping):
-            continue
-        algorithm = _text(item.get("algorithm")).upper().replace("-", "")
-        digest = _text(item.get("checksum_value")).lower()
-        if algorithm and digest and _HEX.match(digest):
-            pairs.append((algorithm, digest))
-    return tuple(pairs)
-
-
-def _known(value: object) -> str:
-    text = _text(value)
-    return "" if text.lower() in _UNKNOWN else text
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value).strip()
+        package = Package(name=name, version=version or "unset", cve_version=version)
+        self.packages.append(package)
+        self._by_name.setdefault(name, []).append(package)
+        return package

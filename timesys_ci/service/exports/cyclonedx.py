@@ -1,26 +1,32 @@
-"""CycloneDX documents: the VEX exports of a report and the SBOM conversion of a manifest.
+"""CycloneDX documents: the VEX exports of a report and the SBOM conversion of an uploaded SBOM.
 
 The document is built once as the JSON object model; `cyclonedx_xml` turns the
 same object into XML, so both encodings always carry the same content.
 Spec versions 1.4 to 1.7 differ here only in the `metadata.tools` form and in
 the rating methods they know (CVSSv4 arrived in 1.5).
+
+What the build says about CVEs travels with the SBOM: the patches it applied as each
+component's `pedigree.patches` (with the CVEs each `resolves`), the CVEs it ignores and
+its VEX statements as `vulnerabilities` with their analysis state.
 """
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
+from urllib.parse import quote
 
-from timesys_ci.report import Finding, ReportSummary, severity_from_score
+from timesys.core.choices import CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS, DEFAULT_CYCLONEDX_FORMAT
+from timesys.core.version import TOOL_NAME, tool_version
+from timesys_ci.report import AFFECTED_CATEGORIES, Finding, ReportSummary, severity_from_score
+from timesys_ci.sbom.model import Package, Sbom
 
-from .components import Component, ComponentIndex, manifest_components
+from .components import ComponentIndex, first_cpe, packages_named, sbom_packages
 from .cyclonedx_xml import bom_to_xml
 from .errors import ExportError
-from .licenses import DeclaredLicense
-from .tool import TOOL_NAME, tool_version
 
-VERSIONS = ("1.4", "1.5", "1.6", "1.7")
-FILE_FORMATS = ("json", "xml")
+if TYPE_CHECKING:
+    from timesys_ci.sbom.licenses import DeclaredLicense
 
 _SERIAL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "timesys-ci.cyclonedx.serial")
 _STATES = ("resolved", "resolved_with_pedigree", "exploitable", "in_triage", "false_positive", "not_affected")
@@ -51,14 +57,15 @@ _CATEGORY_STATE = {
 _HASH_ALGORITHMS = {"MD5": "MD5", "SHA1": "SHA-1", "SHA256": "SHA-256", "SHA384": "SHA-384", "SHA512": "SHA-512"}
 
 
-def check_options(file_format: Optional[str], version: Optional[str], *, option_names: tuple[str, str]) -> tuple[str, str]:
-    """Validated (file format, spec version); None means json / 1.6."""
-    chosen_format = (file_format or "json").lower()
-    chosen_version = version or "1.6"
-    if chosen_format not in FILE_FORMATS:
-        raise ExportError(f"unsupported {option_names[0]} {file_format!r}: expected one of {', '.join(FILE_FORMATS)}")
-    if chosen_version not in VERSIONS:
-        raise ExportError(f"unsupported {option_names[1]} {version!r}: expected one of {', '.join(VERSIONS)}")
+def check_options(file_format: Optional[str], version: Optional[str], *, default_version: str,
+                  option_names: tuple[str, str]) -> tuple[str, str]:
+    """Validated (file format, spec version); None means json / `default_version`."""
+    chosen_format = (file_format or DEFAULT_CYCLONEDX_FORMAT).lower()
+    chosen_version = version or default_version
+    if chosen_format not in CYCLONEDX_FORMATS:
+        raise ExportError(f"unsupported {option_names[0]} {file_format!r}: expected one of {', '.join(CYCLONEDX_FORMATS)}")
+    if chosen_version not in CYCLONEDX_VERSIONS:
+        raise ExportError(f"unsupported {option_names[1]} {version!r}: expected one of {', '.join(CYCLONEDX_VERSIONS)}")
     return chosen_format, chosen_version
 
 
@@ -80,7 +87,7 @@ def serial_number(seed: str) -> str:
 def vex_bom(
     info: ReportSummary,
     rows: Sequence[Finding],
-    manifest: Mapping[str, Any],
+    sbom: Optional[Sbom],
     version: str,
     *,
     with_components: bool,
@@ -90,55 +97,132 @@ def vex_bom(
     token = info.report_token or info.manifest_token or info.date
     if not token:
         raise ExportError("report: field 'report_token' is missing (needed for the CycloneDX serial number)")
-    index = ComponentIndex(manifest_components(manifest) if with_components else [])
+    index = ComponentIndex(sbom_packages(sbom) if with_components else [])
     refs = [index.resolve(row.package, row.version).ref for row in rows]
-    bom = _document(version, serial_number(f"report:{token}:{kind}"), info.date, manifest)
+    bom = _document(version, serial_number(f"report:{token}:{kind}"), info.date, sbom)
     if with_components:
-        bom["components"] = [component_json(component, version) for component in index.components]
+        bom["components"] = [component_json(package, version) for package in index.packages]
     bom["vulnerabilities"] = [_vulnerability(row, ref, version) for row, ref in zip(rows, refs)]
     return bom
 
 
-def sbom_bom(manifest: Mapping[str, Any], version: str, timestamp: str) -> dict[str, Any]:
-    """The manifest as a CycloneDX SBOM (components only)."""
-    components = manifest_components(manifest)
-    seed = json.dumps(manifest, sort_keys=True, default=str) + timestamp
-    bom = _document(version, serial_number(f"manifest:{seed}"), timestamp, manifest)
-    bom["components"] = [component_json(component, version) for component in components]
+def sbom_bom(sbom: Sbom, version: str, timestamp: str) -> dict[str, Any]:
+    """The SBOM as a CycloneDX BOM: its components, and its statements about CVEs as `vulnerabilities`."""
+    packages = sbom_packages(sbom)
+    bom = _document(version, serial_number(f"manifest:{sbom.fingerprint()}{timestamp}"), timestamp, sbom)
+    bom["components"] = [component_json(package, version) for package in packages]
+    statements = _statements(sbom, packages)
+    if statements:
+        bom["vulnerabilities"] = statements
     return bom
 
 
-def component_json(component: Component, version: str) -> dict[str, Any]:
-    item: dict[str, Any] = {"type": "library", "bom-ref": component.ref}
-    if component.supplier_name:
-        item["supplier"] = {"name": component.supplier_name}
-    item["name"] = component.name
-    if component.version:
-        item["version"] = component.version
-    if component.summary:
-        item["description"] = component.summary
+def component_json(package: Package, version: str) -> dict[str, Any]:
+    item: dict[str, Any] = {"type": "library", "bom-ref": package.ref}
+    if package.supplier_name:
+        item["supplier"] = {"name": package.supplier_name}
+    item["name"] = package.name
+    if package.stated_version:
+        item["version"] = package.stated_version
+    if package.summary:
+        item["description"] = package.summary
     hashes = [
         {"alg": _HASH_ALGORITHMS[algorithm], "content": digest}
-        for algorithm, digest in component.checksums
+        for algorithm, digest in package.checksums
         if algorithm in _HASH_ALGORITHMS
     ]
     if hashes:
         item["hashes"] = hashes
-    licenses = _licenses(component.license, version)
+    licenses = _licenses(package.declared_license, version)
     if licenses:
         item["licenses"] = licenses
-    if component.cpe:
-        item["cpe"] = component.cpe
-    if component.purl:
-        item["purl"] = component.purl
+    cpe = first_cpe(package)
+    if cpe:
+        item["cpe"] = cpe
+    item["purl"] = package.package_url
+    if package.patched_cves:
+        item["pedigree"] = {"patches": _patches(package)}
     references = []
-    if component.download_location:
-        references.append({"url": component.download_location, "type": "distribution"})
-    if component.homepage:
-        references.append({"url": component.homepage, "type": "website"})
+    if package.download_location:
+        references.append({"url": package.download_location, "type": "distribution"})
+    if package.homepage:
+        references.append({"url": package.homepage, "type": "website"})
     if references:
         item["externalReferences"] = references
     return item
+
+
+def _patches(package: Package) -> list[dict[str, Any]]:
+    """One patch per patch file with the CVEs it resolves; CVEs the build marks patched without naming the file
+    share one patch. Build systems carry CVE patches backported from the upstream fix, hence `backport`."""
+    by_file: dict[str, list[str]] = {}
+    for cve, files in sorted(package.patched_cves.items()):
+        for name in files or [""]:
+            by_file.setdefault(name, []).append(cve)
+    patches = []
+    for name, cves in by_file.items():
+        patch: dict[str, Any] = {"type": "backport"}
+        if name:
+            patch["diff"] = {"url": quote(name, safe="/:@!$&'()*+,;=-._~")}
+        patch["resolves"] = [{"type": "security", "id": cve} for cve in cves]
+        patches.append(patch)
+    return patches
+
+
+def _statements(sbom: Sbom, packages: Sequence[Package]) -> list[dict[str, Any]]:
+    """What the SBOM says about CVEs (`Sbom.cve_statements`) as vulnerabilities: one entry per CVE, analysis and
+    scope, affecting every package it names (as the scanner applies it: by name or manifest key). A statement about
+    a package the export does not list is left out rather than widened to every package."""
+    named = packages_named(packages)
+    grouped: dict[tuple[str, str, Optional[str], tuple[str, ...], bool], list[str]] = {}
+    for statement in sbom.cve_statements():
+        about = named.get(statement.package, []) if statement.package is not None else []
+        if statement.package is not None and not about:
+            continue
+        key = (statement.id, statement.state, statement.justification, tuple(statement.patches), not about)
+        targets = grouped.setdefault(key, [])
+        targets += [package.ref for package in about if package.ref not in targets]
+    entries = []
+    for number, ((vuln_id, state, justification, patches, everywhere), targets) in enumerate(grouped.items(), 1):
+        item: dict[str, Any] = {"bom-ref": f"vex:{number}:{vuln_id}", "id": vuln_id, "source": _source(vuln_id)}
+        item["analysis"] = _stated_analysis(state, justification, patches)
+        if not everywhere:
+            item["affects"] = [{"ref": ref} for ref in targets]
+        entries.append(item)
+    return entries
+
+
+def _stated_analysis(state: str, justification: Optional[str], patches: tuple[str, ...]) -> dict[str, Any]:
+    """A statement's analysis. Only a CycloneDX state is taken as one: the scanner reads nothing else, so mapping
+    "fixed" to resolved here would make the converted SBOM suppress what the upload reported."""
+    known = state if state in _STATES else None
+    notes = [] if known else [f"Stated as: {state}."]
+    return _analysis_object(known or "in_triage", justification, notes, patches)
+
+
+def _state(text: Optional[str]) -> Optional[str]:
+    """The CycloneDX analysis state a triage or statement names (`Not Affected`, `fixed`, ...), or None."""
+    spelled = (text or "").lower().replace(" ", "_").replace("-", "_")
+    state = _STATE_ALIASES.get(spelled, spelled)
+    return state if state in _STATES else None
+
+
+def _analysis_object(state: str, justification: Optional[str], notes: list[str], fixed_by: Sequence[str],
+                     response: Sequence[str] = ()) -> dict[str, Any]:
+    """An `analysis`: a justification CycloneDX does not list, and the fixes, go into `detail` with `notes`."""
+    analysis: dict[str, Any] = {"state": state}
+    code = (justification or "").lower().replace(" ", "_")
+    if code in _JUSTIFICATIONS:
+        analysis["justification"] = code
+    elif justification:
+        notes = [*notes, f"Justification: {justification}."]
+    if response:
+        analysis["response"] = list(response)
+    if fixed_by:
+        notes = [*notes, "Fixed by: " + ", ".join(fixed_by) + "."]
+    if notes:
+        analysis["detail"] = " ".join(notes)
+    return analysis
 
 
 def _licenses(declared: Optional[DeclaredLicense], version: str) -> list[dict[str, Any]]:
@@ -154,15 +238,15 @@ def _licenses(declared: Optional[DeclaredLicense], version: str) -> list[dict[st
     return [{"expression": declared.expression, **acknowledgement}]
 
 
-def _document(version: str, serial: str, timestamp: Optional[str], manifest: Mapping[str, Any]) -> dict[str, Any]:
+def _document(version: str, serial: str, timestamp: Optional[str], sbom: Optional[Sbom]) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
     if timestamp:
         metadata["timestamp"] = timestamp
     metadata["tools"] = _tools(version)
-    image = str(manifest.get("manifest_name") or "").strip() if isinstance(manifest, Mapping) else ""
+    image = (sbom.manifest_name or "").strip() if sbom is not None else ""
     if image:
         subject: dict[str, Any] = {"type": "operating-system", "bom-ref": f"image:{image}", "name": image}
-        distro_version = str(manifest.get("distro_version") or "").strip()
+        distro_version = (sbom.distro_version or "").strip()  # type: ignore[union-attr]
         if distro_version:
             subject["version"] = distro_version
         metadata["component"] = subject
@@ -187,7 +271,7 @@ def _vulnerability(row: Finding, ref: str, version: str) -> dict[str, Any]:
     ratings = list(_ratings(row, version))
     if ratings:
         item["ratings"] = ratings
-    if row.fixed_version and row.category not in ("fixed", "whitelisted"):
+    if row.fixed_version and row.category in AFFECTED_CATEGORIES:
         item["recommendation"] = f"Upgrade {row.package} to {row.fixed_version} or later."
     item["analysis"] = _analysis(row)
     item["affects"] = [{"ref": ref}]
@@ -238,20 +322,7 @@ def _method(cvss_version: Optional[str]) -> str:
 
 
 def _analysis(row: Finding) -> dict[str, Any]:
-    triage = (row.vuln_status or "").replace(" ", "_").replace("-", "_")
-    triage = _STATE_ALIASES.get(triage, triage)
-    state = triage if triage in _STATES else _CATEGORY_STATE.get(row.category, "exploitable")
-    analysis: dict[str, Any] = {"state": state}
+    state = _state(row.vuln_status) or _CATEGORY_STATE.get(row.category, "exploitable")
     notes = [f"Vigiles status: {row.status}."] if row.status else []
-    justification = (row.justification or "").lower().replace(" ", "_")
-    if justification in _JUSTIFICATIONS:
-        analysis["justification"] = justification
-    elif row.justification:
-        notes.append(f"Justification: {row.justification}.")
-    if row.category in ("unapplied", "upgradable") and state == "exploitable":
-        analysis["response"] = ["update"]
-    if row.fixedby:
-        notes.append("Fixed by: " + ", ".join(row.fixedby) + ".")
-    if notes:
-        analysis["detail"] = " ".join(notes)
-    return analysis
+    update = row.category in ("unapplied", "upgradable") and state == "exploitable"
+    return _analysis_object(state, row.justification, notes, row.fixedby, ["update"] if update else ())

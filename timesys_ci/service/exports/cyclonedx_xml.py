@@ -15,7 +15,8 @@ from xml.etree import ElementTree as ET
 # Everything outside XML 1.0's Char production.
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
-_COMPONENT_ORDER = ("supplier", "name", "version", "description", "hashes", "licenses", "cpe", "purl", "externalReferences")
+_COMPONENT_ORDER = ("supplier", "name", "version", "description", "hashes", "licenses", "cpe", "purl", "pedigree",
+                    "externalReferences")
 _VULNERABILITY_ORDER = ("id", "source", "ratings", "recommendation", "analysis", "affects", "properties")
 
 
@@ -132,10 +133,22 @@ def _external_references(parent: ET.Element, references: list[Mapping[str, str]]
         _text(ET.SubElement(container, "reference", type=item["type"]), "url", item["url"])
 
 
+def _pedigree(parent: ET.Element, pedigree: Mapping[str, Any]) -> None:
+    patches = ET.SubElement(ET.SubElement(parent, "pedigree"), "patches")
+    for patch in pedigree["patches"]:
+        element = ET.SubElement(patches, "patch", type=patch["type"])
+        if "diff" in patch:
+            _text(ET.SubElement(element, "diff"), "url", patch["diff"]["url"])
+        resolves = ET.SubElement(element, "resolves")
+        for issue in patch["resolves"]:
+            _text(ET.SubElement(resolves, "issue", type=issue["type"]), "id", issue["id"])
+
+
 _COMPONENT_WRITERS: dict[str, Callable[[ET.Element, Any], None]] = {
     "supplier": _supplier,
     "hashes": _hashes,
     "licenses": _licenses,
+    "pedigree": _pedigree,
     "externalReferences": _external_references,
 }
 

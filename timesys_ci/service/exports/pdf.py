@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from itertools import groupby
-from typing import Any, Mapping, Sequence
+from typing import Optional, Sequence
 
-from timesys_ci.report import Finding, ReportSummary
+from timesys_ci.report import AFFECTED_CATEGORIES, Finding, ReportSummary
+from timesys_ci.sbom.model import Sbom
 
 from .pdf_writer import MEDIA_TYPE, PAGE_BREAK, Line, render_pdf
 from .rows import severity_label
@@ -14,14 +15,14 @@ __all__ = ["MEDIA_TYPE", "render_report_pdf"]
 
 
 def render_report_pdf(
-    manifest: Mapping[str, Any],
+    sbom: Optional[Sbom],
     info: ReportSummary,
     rows: Sequence[Finding],
     *,
     filtered: bool,
     summary_only: bool,
 ) -> bytes:
-    lines = _summary_lines(manifest, info, rows, filtered=filtered)
+    lines = _summary_lines(sbom, info, rows, filtered=filtered)
     if not summary_only:
         lines.append(PAGE_BREAK)
         lines.extend(_detail_lines(rows))
@@ -31,22 +32,22 @@ def render_report_pdf(
 
 
 def _summary_lines(
-    manifest: Mapping[str, Any], info: ReportSummary, rows: Sequence[Finding], *, filtered: bool
+    sbom: Optional[Sbom], info: ReportSummary, rows: Sequence[Finding], *, filtered: bool
 ) -> list[Line]:
     lines = [Line(f"Vulnerability report: {info.manifest_name or 'unnamed manifest'}", "title")]
     facts = [
         ("Report date", info.date),
         ("Report token", info.report_token),
         ("Manifest token", info.manifest_token),
-        ("Distro", " ".join(str(manifest.get(key) or "") for key in ("distro", "distro_version")).strip()),
-        ("Machine", str(manifest.get("machine") or "")),
-        ("Packages in manifest", str(len(manifest.get("packages") or {})) if manifest.get("packages") else ""),
+        ("Distro", " ".join(part for part in (sbom.distro, sbom.distro_version) if part).strip() if sbom else ""),
+        ("Machine", (sbom.machine or "") if sbom else ""),
+        ("Packages in manifest", str(len(sbom.packages)) if sbom and sbom.packages else ""),
         ("Filters applied", "yes" if filtered else "no"),
     ]
     lines.extend(Line(f"{label}: {value}") for label, value in facts if value)
     lines.append(Line("Summary", "heading"))
     lines.extend(Line(f"{label}: {count}", indent=12) for label, count in summary_counts(info.counts, rows))
-    open_rows = [row for row in rows if row.category not in ("fixed", "whitelisted")]
+    open_rows = [row for row in rows if row.category in AFFECTED_CATEGORIES]
     worst = sorted(open_rows, key=lambda row: (-(row.cvss if row.cvss is not None else -1.0), row.package, row.cve_id))[:10]
     if worst:
         lines.append(Line("Highest-scored open CVEs", "heading"))

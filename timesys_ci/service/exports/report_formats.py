@@ -5,52 +5,50 @@ import base64
 import gzip
 from typing import Any, Mapping, Optional
 
+from timesys.core.choices import DEFAULT_CYCLONEDX_FORMAT, DEFAULT_CYCLONEDX_REPORT_VERSION, REPORT_FORMATS
+from timesys_ci.sbom.model import Sbom
+
 from . import csv_report, cyclonedx, pdf, xlsx
 from .errors import ExportError
 from .rows import report_findings
 
-REPORT_FORMATS = ("csv", "pdf", "pdfsummary", "xlsx", "cyclonedx-vex", "cyclonedx-sbom-vex")
-
 
 def render_report(
     report: Mapping[str, Any],
-    manifest: Optional[Mapping[str, Any]],
+    sbom: Optional[Sbom],
     format: str,
     *,
     filtered: bool = False,
-    cyclonedx_format: Optional[str] = "json",
-    cyclonedx_version: Optional[str] = "1.7",
+    cyclonedx_format: Optional[str] = DEFAULT_CYCLONEDX_FORMAT,
+    cyclonedx_version: Optional[str] = DEFAULT_CYCLONEDX_REPORT_VERSION,
 ) -> tuple[bytes, str]:
     """(file bytes, media type) of `report` in `format`.
 
-    `manifest` is the uploaded Vigiles manifest (used for the PDF header and
-    the CycloneDX components); None or {} is accepted. `filtered=True` leaves
-    out whitelisted / not-affected CVEs. The CycloneDX options only matter for
-    the two CycloneDX formats; None there means json / 1.7.
+    `sbom` is the uploaded SBOM, in whatever format it came (used for the PDF
+    header and the CycloneDX components); None is accepted. `filtered=True`
+    leaves out whitelisted / not-affected CVEs. The CycloneDX options only
+    matter for the two CycloneDX formats; None there means json / 1.7.
     """
     if format not in REPORT_FORMATS:
         raise ExportError(f"unsupported report format {format!r}: expected one of {', '.join(REPORT_FORMATS)}")
-    manifest = manifest or {}
-    if not isinstance(manifest, Mapping):
-        raise ExportError("manifest: expected a JSON object")
     info, rows = report_findings(report, filtered=filtered)
     if format == "csv":
         return csv_report.render_csv(rows), csv_report.MEDIA_TYPE
     if format == "xlsx":
         return xlsx.render_xlsx(info, rows, filtered=filtered), xlsx.MEDIA_TYPE
     if format in ("pdf", "pdfsummary"):
-        data = pdf.render_report_pdf(manifest, info, rows, filtered=filtered, summary_only=format == "pdfsummary")
+        data = pdf.render_report_pdf(sbom, info, rows, filtered=filtered, summary_only=format == "pdfsummary")
         return data, pdf.MEDIA_TYPE
-    file_format, version = cyclonedx.check_options(
-        cyclonedx_format or "json", cyclonedx_version or "1.7", option_names=("cyclonedx_format", "cyclonedx_version")
-    )
-    bom = cyclonedx.vex_bom(info, rows, manifest, version, with_components=format == "cyclonedx-sbom-vex")
+    file_format, version = cyclonedx.check_options(cyclonedx_format, cyclonedx_version,
+                                                   default_version=DEFAULT_CYCLONEDX_REPORT_VERSION,
+                                                   option_names=("cyclonedx_format", "cyclonedx_version"))
+    bom = cyclonedx.vex_bom(info, rows, sbom, version, with_components=format == "cyclonedx-sbom-vex")
     return cyclonedx.serialize(bom, file_format, version), cyclonedx.media_type(file_format, version)
 
 
 def exported_report(
     report: Mapping[str, Any],
-    manifest: Optional[Mapping[str, Any]],
+    sbom: Optional[Sbom],
     export_format: str,
     cyclonedx_format: Optional[str] = None,
     cyclonedx_version: Optional[str] = None,
@@ -63,6 +61,6 @@ def exported_report(
     The gzip header carries no time stamp, so equal input gives equal output.
     """
     data, _ = render_report(
-        report, manifest, export_format, filtered=filtered, cyclonedx_format=cyclonedx_format, cyclonedx_version=cyclonedx_version
+        report, sbom, export_format, filtered=filtered, cyclonedx_format=cyclonedx_format, cyclonedx_version=cyclonedx_version
     )
     return base64.b64encode(gzip.compress(data, mtime=0)).decode("ascii")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Mapping, Sequence
 
-from timesys_ci.report import CATEGORIES, Finding
+from timesys_ci.report import AFFECTED_CATEGORIES, CATEGORIES, Finding
 
 
 def summary_counts(counts: Mapping[str, Any], rows: Sequence[Finding]) -> list[tuple[str, int]]:
@@ -29,7 +29,7 @@ def summary_counts(counts: Mapping[str, Any], rows: Sequence[Finding]) -> list[t
         banded = cvss_counts.get(band) if isinstance(cvss_counts.get(band), Mapping) else {}
         computed = sum(1 for row in rows if row.severity == band and row.category == "unfixed")
         lines.append((f"{band.capitalize()} unfixed", _int(banded.get("unfixed"), computed)))
-    lines.append(("In CISA KEV (not fixed)", sum(1 for row in rows if row.kev and row.category not in ("fixed", "whitelisted"))))
+    lines.append(("In CISA KEV (not fixed)", sum(1 for row in rows if row.kev and row.category in AFFECTED_CATEGORIES)))
     return lines
 
 

@@ -7,16 +7,17 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from timesys.vigiles.manifests import EXPORT_FORMATS, SBOM_FORMATS, SUBSCRIBE_FREQUENCIES
-from timesys.vigiles.reports import CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS
+from timesys.core.choices import (CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS, DEFAULT_CYCLONEDX_FORMAT,
+                                  DEFAULT_CYCLONEDX_REPORT_VERSION, EXPORT_FORMATS, SBOM_FORMATS,
+                                  SUBSCRIBE_FREQUENCIES)
 from timesys_ci.sbom import Sbom
 from timesys_ci.service import access
 from timesys_ci.service.context import Context, FileResult
 from timesys_ci.service.errors import ServiceError, bad_request
 from timesys_ci.service.exports import ExportError, convert_manifest, exported_report
+from timesys_ci.service.filters import restated
 from timesys_ci.service.handlers import shapes
-from timesys_ci.service.scanning import (manifest_document, parse_manifest, report_body, scan_and_store,
-                                         with_extra_fields)
+from timesys_ci.service.scanning import parse_manifest, report_body, scan_and_store, stored_sbom, with_extra_fields
 from timesys_ci.service.storage import new_token, now
 
 
@@ -64,14 +65,14 @@ def _manifest_name(ctx: Context, sbom: Sbom) -> str:
     return name[:MAX_NAME] or "manifest"
 
 
-def _export(ctx: Context, body: dict[str, Any], manifest: Mapping[str, Any]) -> Optional[str]:
+def _export(ctx: Context, body: dict[str, Any], sbom: Sbom) -> Optional[str]:
     export_format = ctx.choice("export_format", EXPORT_FORMATS)
     if not export_format:
         return None
-    cyclonedx_format = ctx.choice("cyclonedx_format", CYCLONEDX_FORMATS, "json") or "json"
-    cyclonedx_version = ctx.choice("cyclonedx_version", CYCLONEDX_VERSIONS, "1.7") or "1.7"
+    cyclonedx_format = ctx.choice("cyclonedx_format", CYCLONEDX_FORMATS, DEFAULT_CYCLONEDX_FORMAT)
+    cyclonedx_version = ctx.choice("cyclonedx_version", CYCLONEDX_VERSIONS, DEFAULT_CYCLONEDX_REPORT_VERSION)
     try:
-        return exported_report(body, manifest_document(manifest), export_format, cyclonedx_format, cyclonedx_version)
+        return exported_report(body, sbom, export_format, cyclonedx_format, cyclonedx_version)
     except ExportError as exc:
         raise bad_request(str(exc)) from None
 
@@ -103,7 +104,7 @@ def upload_manifest(ctx: Context) -> Any:
     report_token, created = new_token("R"), now()
     body = report_body(ctx.storage, manifest, group, report_token=report_token, seq=1, created=created,
                        filtered=filtered, sbom=sbom)
-    exported = _export(ctx, body, manifest)
+    exported = _export(ctx, body, sbom)
     ctx.storage.add_manifest(manifest, report=(report_token, created, body), new_folder=new_folder)
     body = with_extra_fields(ctx.storage, body, fields)
     if exported is not None:
@@ -130,11 +131,12 @@ def _converted(ctx: Context, manifest: sqlite3.Row) -> Optional[tuple[bytes, str
     sbom_format = ctx.choice("sbom_format", SBOM_FORMATS)
     if not sbom_format:
         return None
-    document = manifest_document(manifest)
-    if not document or manifest["sbom_format"] != "vigiles":
-        raise bad_request(f"SBOM {manifest['token']!r} is {manifest['sbom_format']}; only Vigiles manifests convert")
+    sbom = stored_sbom(manifest)
+    if sbom is None:
+        raise bad_request(f"SBOM {manifest['token']!r} ({manifest['sbom_format']}) no longer reads, so it cannot be "
+                          f"converted")
     try:
-        return convert_manifest(document, sbom_format, file_format=ctx.one("file_format") or None,
+        return convert_manifest(sbom, sbom_format, file_format=ctx.one("file_format") or None,
                                 sbom_version=ctx.one("sbom_version") or None)
     except ExportError as exc:
         raise bad_request(str(exc)) from None
@@ -187,7 +189,8 @@ def get_latest_report(ctx: Context) -> Any:
     report = ctx.storage.latest_report(manifest["token"])
     if report is None:
         raise ServiceError(404, f"SBOM {manifest['token']!r} has no report yet (uploaded with upload_only?)")
-    return with_extra_fields(ctx.storage, json.loads(report["body"]), ctx.many("with_field"))
+    body = restated(json.loads(report["body"]), filtered=ctx.flag("filtered"))
+    return with_extra_fields(ctx.storage, body, ctx.many("with_field"))
 
 
 def set_custom_score(ctx: Context) -> Any:

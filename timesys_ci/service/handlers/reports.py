@@ -4,13 +4,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from timesys.vigiles.reports import CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS, REPORT_FORMATS
+from timesys.core.choices import (CYCLONEDX_FORMATS, CYCLONEDX_VERSIONS, DEFAULT_CYCLONEDX_FORMAT,
+                                  DEFAULT_CYCLONEDX_REPORT_VERSION, REPORT_FORMATS)
 from timesys_ci.report import AFFECTED_CATEGORIES
 from timesys_ci.service import access
 from timesys_ci.service.context import Context, FileResult
 from timesys_ci.service.errors import bad_request
 from timesys_ci.service.exports import ExportError, render_report
-from timesys_ci.service.scanning import manifest_document
+from timesys_ci.service.scanning import stored_sbom
 
 EXTENSIONS = {"pdf": "pdf", "pdfsummary": "pdf", "xlsx": "xlsx", "csv": "csv"}
 
@@ -20,11 +21,11 @@ def download_report(ctx: Context) -> Any:
     report_format = ctx.choice("format", REPORT_FORMATS)
     if not report_format:
         raise bad_request(f"parameter 'format' is required: one of {', '.join(REPORT_FORMATS)}")
-    cyclonedx_format = ctx.choice("sbom_format", CYCLONEDX_FORMATS, "json") or "json"
-    cyclonedx_version = ctx.choice("sbom_version", CYCLONEDX_VERSIONS, "1.7") or "1.7"
-    document = manifest_document(ctx.storage.manifest(report["manifest_token"]))
+    cyclonedx_format = ctx.choice("sbom_format", CYCLONEDX_FORMATS, DEFAULT_CYCLONEDX_FORMAT)
+    cyclonedx_version = ctx.choice("sbom_version", CYCLONEDX_VERSIONS, DEFAULT_CYCLONEDX_REPORT_VERSION)
+    sbom = stored_sbom(ctx.storage.manifest(report["manifest_token"]))
     try:
-        content, mimetype = render_report(json.loads(report["body"]), document,
+        content, mimetype = render_report(json.loads(report["body"]), sbom,
                                           report_format, filtered=ctx.flag("filtered"),
                                           cyclonedx_format=cyclonedx_format, cyclonedx_version=cyclonedx_version)
     except ExportError as exc:  # a stored SBOM the export cannot read: the caller's request, not a crash

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from timesys.core.version import TOOL_NAME, tool_version
 from timesys_ci.service.context import Context
 
 
@@ -10,10 +11,8 @@ def heartbeat(ctx: Context) -> Any:
 
 
 def about(ctx: Context) -> Any:
-    from timesys import __version__
-
     data = ctx.storage.vulns.data_summary()
-    return {"app_version": f"timesys-ci local service {__version__}",
+    return {"app_version": f"{TOOL_NAME} local service {tool_version()}",
             "database_version": f"schema {ctx.storage.db.schema_version}",
             "vulnerability_records": data["records"], "vuln_data": data}
 

@@ -34,7 +34,8 @@ def move_legacy_vulns(accounts_db: Path, data_dir: Path) -> int:
         return 0
     connection = sqlite3.connect(f"file:{accounts_db}?mode=ro", uri=True)
     try:
-        if connection.execute("PRAGMA user_version").fetchone()[0] != 1:
+        # Schemas 1 and 2 (sealed keys) still hold the vulnerability tables; migration 3 drops them.
+        if connection.execute("PRAGMA user_version").fetchone()[0] not in (1, 2):
             return 0
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "vulns" not in tables:

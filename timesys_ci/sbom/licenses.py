@@ -78,11 +78,20 @@ class DeclaredLicense:
 def declared_license(text: object) -> Optional[DeclaredLicense]:
     """The SPDX form of a manifest `license`, or None when it asserts nothing (empty, unknown, CLOSED, ...).
 
+    Builds repeat a handful of licence strings across thousands of packages, so each string is converted once.
+    """
+    return _declared_license(text) if isinstance(text, str) else None
+
+
+@lru_cache(maxsize=4096)
+def _declared_license(text: str) -> Optional[DeclaredLicense]:
+    """`declared_license` of one string.
+
     Runs of words between operators are one licence name. A parenthesised run of words right after a name is a
     Buildroot comment ("(programs)") and is dropped. Input that is still not a well-formed expression becomes one
     `LicenseRef-` of the whole string.
     """
-    if not isinstance(text, str) or text.strip().lower() in _NO_ASSERTION:
+    if text.strip().lower() in _NO_ASSERTION:
         return None
     references: dict[str, str] = {}
     pieces: list[str] = []
