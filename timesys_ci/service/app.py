@@ -19,11 +19,14 @@ from timesys_ci.service.errors import ServiceError
 from timesys_ci.service.form import RawForm, scan_form
 from timesys_ci.service.handlers import HANDLERS
 from timesys_ci.service.routes import INDEX_PAGE, REPORT_PAGE, build_url_map
+from timesys_ci.service.scanning import on_scan_thread
 from timesys_ci.service.storage import Storage
 
 logger = logging.getLogger("timesys_ci.service")
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # bytes; large Yocto manifests with file lists are tens of MB
 # Besides non-ASCII and controls: characters a sloppy header parser could split on or unquote.
+# Requests that scan: handled on the service's one scan thread (see scanning.on_scan_thread for why).
+SCANNING_ENDPOINTS = frozenset({"upload_manifest", "rescan_manifest"})
 _NOT_HEADER_SAFE = re.compile(r'[^\x20-\x7e]|["\\%;,]')
 
 
@@ -76,6 +79,12 @@ class VigilesService:
             return pages.report_page(self.storage, path_args["report_token"]), None
         if endpoint == INDEX_PAGE:
             return pages.index_page(self.storage), None
+        if endpoint in SCANNING_ENDPOINTS:  # the whole request, report JSON included, where scans run
+            return on_scan_thread(lambda: self._dispatch(request, endpoint, path, path_args))
+        return self._dispatch(request, endpoint, path, path_args)
+
+    def _dispatch(self, request: Request, endpoint: str, path: str,
+                  path_args: dict[str, Any]) -> tuple[Response, Optional[str]]:
         email, form = authenticate(self.storage, request.method, path, lambda: self._form(request),
                                    request.headers.get(SIGNATURE_HEADER), explain=self.explain_signatures)
         params = form.decode()  # only a signed request is decoded

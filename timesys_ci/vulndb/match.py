@@ -50,7 +50,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from timesys_ci.sbom.model import Package
 from timesys_ci.vulndb.cpe import ANY, NA, Cpe, try_parse_cpe, value_matches
@@ -93,9 +93,8 @@ class Probe:
     version: str
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What one record says about one package."""
+class Verdict(NamedTuple):
+    """What one record says about one package (a named tuple: scans make hundreds of thousands)."""
 
     record: VulnRecord
     source: str  # "nvd", "cve5:openssl", "osv:AlmaLinux:8", "osv"
@@ -321,26 +320,44 @@ def _canonical_product(entry: Affected, probe: Probe) -> str:
     return probe.product if probe.product in names else next(iter(sorted(names)), probe.product)
 
 
-def _contains(order: VersionOrder, item: VersionEntry, version: str) -> Optional[bool]:
+class Comparisons:
+    """How the CVE JSON 5 and OSV rules compare the package's version with a record's versions.
+
+    The module functions by default. :mod:`timesys_ci.vulndb.prepare` passes its own, which
+    answers for a whole interval of package versions at once: that is how a record's
+    ranges are evaluated ahead of time, by these same rules.
+    """
+
+    def compare(self, order: VersionOrder, a: str, b: str) -> Optional[int]:
+        return compare(order, a, b)
+
+    def at_most_wildcard(self, order: VersionOrder, version: str, bound: str) -> Optional[bool]:
+        return at_most_wildcard(order, version, bound)
+
+
+EXACT = Comparisons()
+
+
+def _contains(order: VersionOrder, item: VersionEntry, version: str, cmp: Comparisons = EXACT) -> Optional[bool]:
     """Whether the range or single version ``item`` contains ``version`` (None: cannot tell)."""
     if not item.is_range:
-        outcome = compare(order, version, item.version)
+        outcome = cmp.compare(order, version, item.version)
         return None if outcome is None else outcome == 0
     if item.version != "0":
-        lower = compare(order, version, item.version)
+        lower = cmp.compare(order, version, item.version)
         if lower is None:
             return None
         if lower < 0:
             return False
     if item.less_than is not None:
         if is_wildcard(item.less_than):
-            return at_most_wildcard(order, version, item.less_than)
-        upper = compare(order, version, item.less_than)
+            return cmp.at_most_wildcard(order, version, item.less_than)
+        upper = cmp.compare(order, version, item.less_than)
         return None if upper is None else upper < 0
     bound = item.less_than_or_equal or "*"
     if is_wildcard(bound):
-        return at_most_wildcard(order, version, bound)
-    upper = compare(order, version, bound)
+        return cmp.at_most_wildcard(order, version, bound)
+    upper = cmp.compare(order, version, bound)
     return None if upper is None else upper <= 0
 
 
@@ -354,7 +371,8 @@ def _sorted_changes(order: VersionOrder, changes: Sequence[Tuple[str, str]]) -> 
     return [(at, status) for _, at, status in known]
 
 
-def cve5_status(entry: Affected, version: str, product: str) -> Tuple[Optional[str], Tuple[str, ...], VersionOrder]:
+def cve5_status(entry: Affected, version: str, product: str,
+                cmp: Comparisons = EXACT) -> Tuple[Optional[str], Tuple[str, ...], VersionOrder]:
     """(status or None, fixed versions known above ``version``, order) for one CVE JSON 5 ``affected`` entry."""
     numeric = [item for item in entry.versions if order_for(item.version_type, product=product) is not None]
     if entry.versions and not numeric:
@@ -367,10 +385,10 @@ def cve5_status(entry: Affected, version: str, product: str) -> Tuple[Optional[s
     order = order_for(numeric[0].version_type if numeric else None, product=product) or GENERIC
     for item in numeric:
         item_order = order_for(item.version_type, product=product) or GENERIC
-        if _contains(item_order, item, version):
+        if _contains(item_order, item, version, cmp):
             matched, order, status = item, item_order, item.status
             for at, change in _sorted_changes(item_order, item.changes):
-                if (compare(item_order, at, version) or 0) <= 0:
+                if (cmp.compare(item_order, at, version) or 0) <= 0:
                     status = change
             break
     if matched is None:
@@ -382,10 +400,10 @@ def cve5_status(entry: Affected, version: str, product: str) -> Tuple[Optional[s
         fixes.append(matched.less_than)
     if matched is not None:
         fixes += [at for at, change in matched.changes if change == "unaffected"
-                  and (compare(order, at, version) or 0) > 0]
+                  and (cmp.compare(order, at, version) or 0) > 0]
     for item in numeric:
         item_order = order_for(item.version_type, product=product) or GENERIC
-        if item.status == "unaffected" and item.version != "0" and (compare(item_order, item.version, version) or 0) > 0:
+        if item.status == "unaffected" and item.version != "0" and (cmp.compare(item_order, item.version, version) or 0) > 0:
             fixes.append(item.version)
     return "affected", tuple(dict.fromkeys(fixes)), order
 
@@ -437,15 +455,15 @@ def tag_version(tag: str) -> str:
     return text.replace("_", ".") if "." not in text else text
 
 
-def _osv_events_affected(order: VersionOrder, events: Sequence[Tuple[str, str]], version: str) \
-        -> Optional[Tuple[bool, Tuple[str, ...]]]:
+def _osv_events_affected(order: VersionOrder, events: Sequence[Tuple[str, str]], version: str,
+                         cmp: Comparisons = EXACT) -> Optional[Tuple[bool, Tuple[str, ...]]]:
     """The OSV range evaluation: the last event at or below the version decides; None if versions cannot compare."""
     below: List[Tuple[str, str]] = []
     above: List[str] = []
     for kind, value in events:
         if kind == "limit":
             continue
-        outcome = -1 if value == "0" else compare(order, value, version)
+        outcome = -1 if value == "0" else cmp.compare(order, value, version)
         if outcome is None:
             return None
         if outcome < 0 or (outcome == 0 and kind != "last_affected"):
@@ -509,6 +527,27 @@ def _osv_applies(entry: Affected, package: Package, probes: Sequence[Probe]) -> 
     return True, True, version
 
 
+def osv_entry_outcome(entry: Affected, version: str, cmp: Comparisons = EXACT) -> Tuple[Optional[bool], Tuple[str, ...]]:
+    """(affected or not, None when the entry cannot tell; the fixes) for one OSV entry that applies."""
+    order = ecosystem_order(entry.ecosystem)
+    said: Optional[bool] = None
+    fixes: Tuple[str, ...] = ()
+    for item in entry.ranges:
+        if item.type == "GIT":
+            continue
+        outcome = _osv_events_affected(order if item.type == "ECOSYSTEM" else SEMVER, item.events, version, cmp)
+        if outcome is None:
+            continue
+        said = bool(said) or outcome[0]
+        if outcome[0]:
+            fixes = fixes or outcome[1]
+    if entry.enumerated:
+        listed = version in entry.enumerated or any(
+            cmp.compare(order, tag_version(tag), version) == 0 for tag in entry.enumerated)
+        said = bool(said) or listed
+    return said, fixes
+
+
 def osv_verdict(record: VulnRecord, package: Package, probes: Sequence[Probe]) -> Optional[Verdict]:
     """The OSV record about the package: affected / not affected / None when it does not apply or cannot tell."""
     opinion: Optional[Verdict] = None
@@ -516,28 +555,13 @@ def osv_verdict(record: VulnRecord, package: Package, probes: Sequence[Probe]) -
         applies, authoritative, version = _osv_applies(entry, package, probes)
         if not applies or is_unknown_version(version):
             continue
-        order = ecosystem_order(entry.ecosystem)
-        source = f"osv:{entry.ecosystem}" if entry.ecosystem else "osv"
-        said: Optional[bool] = None
-        fixes: Tuple[str, ...] = ()
-        for item in entry.ranges:
-            if item.type == "GIT":
-                continue
-            outcome = _osv_events_affected(order if item.type == "ECOSYSTEM" else SEMVER, item.events, version)
-            if outcome is None:
-                continue
-            said = bool(said) or outcome[0]
-            if outcome[0]:
-                fixes = fixes or outcome[1]
-        if entry.enumerated:
-            listed = version in entry.enumerated or any(
-                compare(order, tag_version(tag), version) == 0 for tag in entry.enumerated)
-            said = bool(said) or listed
+        said, fixes = osv_entry_outcome(entry, version)
         if said is None:
             continue
+        source = f"osv:{entry.ecosystem}" if entry.ecosystem else "osv"
         verdict = Verdict(record, source, said, "PURL" if authoritative else probes[0].identifier if probes else "",
                           fixed_versions=fixes if said else (), fix_commits=tuple(record.fix_commits) if said else (),
-                          authoritative=authoritative, order=order)
+                          authoritative=authoritative, order=ecosystem_order(entry.ecosystem))
         if said:
             return verdict
         opinion = opinion or verdict

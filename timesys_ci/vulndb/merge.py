@@ -96,6 +96,13 @@ def _fixes(version: str, affected: Sequence[Verdict]) -> Tuple[str, ...]:
 
 def merge(cve_id: str, version: str, verdicts: Sequence[Verdict]) -> Optional[MergedFinding]:
     """The finding for one CVE, or None when the deciding source says the package is not affected."""
+    if len(verdicts) == 1:  # most CVEs: what the rules below make of a single verdict, directly
+        verdict = verdicts[0]
+        if not verdict.affected:
+            return None
+        return MergedFinding(cve_id=cve_id, sources=(verdict.source,), fixed_versions=_fixes(version, verdicts),
+                             fix_commits=tuple(dict.fromkeys(verdict.fix_commits)), decided_by=verdict.source,
+                             identifier=verdict.identifier, records=(verdict.record,))
     decided = deciding(verdicts)
     if not any(verdict.affected for verdict in decided):
         return None

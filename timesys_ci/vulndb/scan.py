@@ -34,7 +34,7 @@ build's own statement is the stronger evidence.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
 
 from timesys.core.choices import EXTRA_FIELDS
 from timesys_ci.cvss import severity_for
@@ -60,8 +60,7 @@ Candidates = Callable[[Set[str]], Iterable[VulnRecord]]
 RecordsAbout = Callable[[Set[str]], Mapping[str, List[VulnRecord]]]
 
 
-@dataclass(frozen=True)
-class Disposition:
+class Disposition(NamedTuple):
     category: str
     status: str
     vuln_status: Optional[str] = None
@@ -153,29 +152,50 @@ def extra_field(record: VulnRecord, name: str) -> Any:
     raise ValueError(f"unknown extra field {name!r}; expected one of {', '.join(EXTRA_FIELDS)}")
 
 
+class Shown(NamedTuple):
+    """What a report shows for one CVE, whatever package it is found in (:func:`display_fields`)."""
+
+    fields: Tuple[Any, ...]
+    kev: bool  # a record or the KEV catalog says it is exploited
+    epss: Optional[float]
+    record: Optional[VulnRecord] = None  # the shown record itself, for the extra fields
+
+
+SHOWN_NAMES = ("cvss", "vector", "cvss_version", "cvss_v4", "vector_v4", "severity")
+
+
+def display_fields(record: VulnRecord) -> Tuple[Any, ...]:
+    """The entry fields that come from the shown record (:func:`display_record`), in :data:`SHOWN_NAMES` order."""
+    headline = record.cvss_v3 or record.cvss_v2
+    shown = record.headline_cvss
+    return (headline.score if headline else None, headline.vector if headline else None,
+            headline.version if headline else None, record.cvss_v4.score if record.cvss_v4 else None,
+            record.cvss_v4.vector if record.cvss_v4 else None,
+            severity_for(shown.score) if shown else record.severity_text)
+
+
 def build_entry(
-    record: VulnRecord,
+    cve_id: str,
+    shown: Shown,
     package: Package,
     disposition: Disposition,
     finding: Optional[MergedFinding],
     *,
-    kev: Set[str],
-    epss: Mapping[str, float],
     custom_scores: Mapping[Any, Any],
     extra_fields: Sequence[str],
+    scope: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """One report entry in the contract's shape; ``record`` is what :func:`display_record` shows."""
-    headline = record.cvss_v3 or record.cvss_v2
-    shown = record.headline_cvss
+    """One report entry in the contract's shape."""
+    cvss, vector, cvss_version, cvss_v4, vector_v4, severity = shown.fields
     entry: Dict[str, Any] = {
-        "cve_id": record.id,
+        "cve_id": cve_id,
         "version": package.version,
-        "cvss": headline.score if headline else None,
-        "vector": headline.vector if headline else None,
-        "cvss_version": headline.version if headline else None,
-        "cvss_v4": record.cvss_v4.score if record.cvss_v4 else None,
-        "vector_v4": record.cvss_v4.vector if record.cvss_v4 else None,
-        "severity": severity_for(shown.score) if shown else record.severity_text,
+        "cvss": cvss,
+        "vector": vector,
+        "cvss_version": cvss_version,
+        "cvss_v4": cvss_v4,
+        "vector_v4": vector_v4,
+        "severity": severity,
         "status": disposition.status,
         "category": disposition.category,
         "vuln_status": disposition.vuln_status,
@@ -185,14 +205,52 @@ def build_entry(
         "fixed_versions": list(finding.fixed_versions) if finding else [],
         "fix_commits": list(finding.fix_commits) if finding else [],
         "sources": list(finding.sources) if finding else [],
-        "kev": record.kev or record.id in kev,
-        "epss": epss.get(record.id),
-        "custom_score": custom_scores.get((record.id, package.name), custom_scores.get(record.id)),
-        "scope": package_scope(package.name, " ".join(package.cve_product)),
+        "kev": shown.kev,
+        "epss": shown.epss,
+        "custom_score": custom_scores.get((cve_id, package.name), custom_scores.get(cve_id)),
+        "scope": scope if scope is not None else package_scope(package.name, " ".join(package.cve_product)),
     }
-    for name in extra_fields:
-        entry[name] = extra_field(record, name)
+    if extra_fields:
+        if shown.record is None:
+            raise ValueError("extra fields need the shown records")
+        for name in extra_fields:
+            entry[name] = extra_field(shown.record, name)
     return entry
+
+
+class Matcher:
+    """Where findings and the shown facts of CVEs come from; this one: the reference functions over records.
+
+    ``candidates(products)`` gives the records indexed under product names, ``records_about(cve_ids)``
+    every record about CVEs. The store's fast matcher (:mod:`timesys_ci.vulndb.fastmatch`) answers the
+    same questions from its prepared tables, with the same results.
+    """
+
+    def __init__(self, candidates: Candidates, records_about: Optional[RecordsAbout] = None,
+                 kev: Set[str] = frozenset(), epss: Mapping[str, float] = {}) -> None:  # type: ignore[assignment]
+        self._candidates, self._records_about = candidates, records_about
+        self._kev, self._epss = kev, epss
+        self._about: Mapping[str, List[VulnRecord]] = {}
+
+    @property
+    def shows_unmatched(self) -> bool:
+        """Whether CVEs no record ties to the package (those the manifest patches) can be shown."""
+        return self._records_about is not None
+
+    def findings(self, packages: Sequence[Package], identifiers: Sequence[str],
+                 strict: bool) -> List[Dict[str, MergedFinding]]:
+        return [package_findings(package, self._candidates, identifiers, strict) for package in packages]
+
+    def load_shown(self, cve_ids: Set[str], with_records: bool) -> None:
+        """Read what :meth:`shown` needs for these CVEs, all at once."""
+        self._about = self._records_about(cve_ids) if self._records_about is not None and cve_ids else {}
+
+    def shown(self, cve_id: str, finding: Optional[MergedFinding]) -> Optional[Shown]:
+        known = {record.key: record for record in (*(finding.records if finding else ()), *self._about.get(cve_id, ()))}
+        record = display_record(cve_id, known.values())
+        if record is None:
+            return None
+        return Shown(display_fields(record), record.kev or cve_id in self._kev, self._epss.get(cve_id), record)
 
 
 def empty_counts() -> Dict[str, Any]:
@@ -239,9 +297,10 @@ def package_findings(package: Package, candidates: Candidates, identifiers: Sequ
 
 def scan(
     sbom: Sbom,
-    candidates: Candidates,
+    candidates: Optional[Candidates] = None,
     *,
     records_about: Optional[RecordsAbout] = None,
+    matcher: Optional[Matcher] = None,
     identifiers: Sequence[str] = DEFAULT_IDENTIFIERS,
     strict: bool = False,
     statuses: Mapping[Tuple[str, str], Mapping[str, Any]] = {},
@@ -250,30 +309,38 @@ def scan(
     epss: Mapping[str, float] = {},
     extra_fields: Sequence[str] = (),
 ) -> Dict[str, Any]:
-    """``{"cves": {package: [entry…]}, "counts": {…}}`` for ``sbom``; packages and CVEs sorted."""
+    """``{"cves": {package: [entry…]}, "counts": {…}}`` for ``sbom``; packages and CVEs sorted.
+
+    Records come from ``candidates``/``records_about`` (read by the reference :class:`Matcher`), or
+    from ``matcher`` (the store's); ``kev``/``epss`` are for the former, a matcher reads its own.
+    """
     unknown = [name for name in extra_fields if name not in EXTRA_FIELDS]
     if unknown:
         raise ValueError(f"unknown extra field {unknown[0]!r}; expected one of {', '.join(EXTRA_FIELDS)}")
+    if matcher is None:
+        if candidates is None:
+            raise ValueError("scan needs candidates or a matcher")
+        matcher = Matcher(candidates, records_about, kev, epss)
+    packages = sorted(sbom.packages, key=lambda item: (item.name, item.match_version))
     matched: List[Tuple[Package, _ManifestFacts, Dict[str, MergedFinding], Set[str]]] = []
     wanted: Set[str] = set()
-    for package in sorted(sbom.packages, key=lambda item: (item.name, item.match_version)):
+    for package, findings in zip(packages, matcher.findings(packages, identifiers, strict)):
         facts = _manifest_facts(sbom, package)
-        findings = package_findings(package, candidates, identifiers, strict)
-        cve_ids = set(findings) | (set(facts.patched) if records_about is not None else set())
+        cve_ids = set(findings) | (set(facts.patched) if matcher.shows_unmatched else set())
         matched.append((package, facts, findings, cve_ids))
         wanted |= cve_ids
-    about = records_about(wanted) if records_about is not None and wanted else {}
+    matcher.load_shown(wanted, with_records=bool(extra_fields))
     cves: Dict[str, Dict[Tuple[str, str], Dict[str, Any]]] = {}
     for package, facts, findings, cve_ids in matched:
+        scope = package_scope(package.name, " ".join(package.cve_product))
         for cve_id in sorted(cve_ids):
             finding = findings.get(cve_id)
-            known = {record.key: record for record in (*(finding.records if finding else ()), *about.get(cve_id, ()))}
-            shown = display_record(cve_id, known.values())
+            shown = matcher.shown(cve_id, finding)
             if shown is None:
                 continue  # a patched CVE no record knows
             disposition = decide(cve_id, facts, statuses.get((cve_id, package.name)), finding)
-            entry = build_entry(shown, package, disposition, finding, kev=kev, epss=epss,
-                                custom_scores=custom_scores, extra_fields=extra_fields)
+            entry = build_entry(cve_id, shown, package, disposition, finding, custom_scores=custom_scores,
+                                extra_fields=extra_fields, scope=scope)
             cves.setdefault(package.name, {})[(cve_id, entry["version"])] = entry
     ordered = {name: [entries[key] for key in sorted(entries)] for name, entries in sorted(cves.items())}
     return {"cves": ordered, "counts": count_entries(ordered)}

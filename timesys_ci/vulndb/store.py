@@ -1,87 +1,171 @@
 """The vulnerability database: its own SQLite file (``<data dir>/vulndb.sqlite3``), apart from accounts.
 
-Tables: ``records`` (one row per (source, id), the record's JSON), ``record_products``
-(the product names a record can match under: what candidates are looked up by),
-``record_cves`` (the CVE ids a record speaks for: an OSV advisory may name several),
-``program_files`` (the Linux kernel CNA's affected files per CVE), ``kev``, ``epss``
-and ``sources`` (per source: when it was last imported, from what, by whom). Matching
-itself is not done here: the store hands records to the pure functions of
-:mod:`timesys_ci.vulndb.match` through :meth:`VulnStore.records_for` and
-:meth:`VulnStore.records_about`, the same contract as the in-memory
-:class:`~timesys_ci.vulndb.index.RecordIndex`.
+Design: matching reads prepared rows, never the records' JSON
+----------------------------------------------------------------
+A full data set is ~600,000 records (NVD, CVE JSON 5, OSV) with over a million version
+ranges; a 5,000-package image names hundreds of thousands of them. Decoding those records
+for every scan costs minutes, so each record is prepared once, when it is stored
+(:mod:`timesys_ci.vulndb.prepare`), into rows a scan reads in bulk:
 
-The file uses a rollback journal, not WAL: ``db update`` builds a new file and swaps
-it in with ``os.replace``, and a WAL file left beside the old one must never be
-applied to the new one. A reader notices the swap (the path's inode changed) before
-its next query and reopens; :meth:`VulnStore.reading` pins one consistent view for
-a whole scan.
+``spans (pid, space, lo, hi, rid, part, val)``
+    the range index. A span says: for a package version whose key in ``space`` lies in
+    ``[lo, hi)`` (keys are bytes that sort like versions, :mod:`timesys_ci.vulndb.keys`),
+    part ``part`` of record ``rid`` says ``val`` (an NVD criterion: it contains the version,
+    its fix; a CVE JSON 5 entry: affected or unaffected, its fixes; an OSV entry likewise).
+    Primary key ``(pid, space, lo, …)``: a scan joins all its package versions against it
+    in one query (``lo <= key``, then ``key < hi``) and gets only the spans that contain
+    each version — work in proportion to the candidates, not to the records.
+``records (rid, source, id, modified, plan, facts, body)``
+    ``plan``: the little a verdict needs beyond the spans (marshal); ``facts``: the shown
+    fields; ``body``: the full record, JSON compressed with a preset dictionary, read only
+    when a record needs the full matcher or a caller asks for records.
+``names (pid, rid)``, ``products (pid, name)``
+    the products a record is indexed under (``records_for``, candidate checks).
+``cves (cve_id, rid, speaks)``
+    the ids a record is about (``records_about``): the CVEs it speaks for (an OSV advisory may
+    name several; ``speaks``), and its own id.
+``fallback (pid, tag, rid)``
+    records matched by the full reference matcher: those the spans cannot describe
+    (tag ``""``: negated or AND configurations, wildcard names, a CNA's ``changes`` …), and
+    OSV distribution entries (tag: the ecosystem), which apply only to packages whose
+    package URL is of it.
+``shown (cve_id, val)``
+    what a report shows for each CVE (scores, severity, KEV flag), computed when its
+    records change by :func:`~timesys_ci.vulndb.merge.display_record` and
+    :func:`~timesys_ci.vulndb.scan.display_fields` themselves.
+``program_files``, ``kev``, ``epss``, ``sources``
+    the Linux kernel CNA's affected files, CISA KEV, FIRST EPSS, per-source notes.
+
+A scan (:mod:`timesys_ci.vulndb.fastmatch`) joins its package versions with ``spans``,
+reads the plans of the records that may say "affected", then of every candidate record
+about those CVEs, builds the verdicts and merges them with the reference
+:func:`~timesys_ci.vulndb.merge.merge`; KEV, EPSS and shown facts are read in bulk. It gives
+the same findings as the reference matcher over full records (the cross-check test holds
+it to that). Writes keep every table consistent inside one transaction; deleting a
+replaced record's spans and refreshing ``shown`` happen once, at commit.
+
+Changing what :mod:`~timesys_ci.vulndb.prepare` writes means bumping :data:`SCHEMA_VERSION`:
+an older file is rebuilt from its stored records when opened (schema 1, the records as
+JSON only, likewise).
+
+The file uses a rollback journal, not WAL: ``db update`` builds a new file and swaps it in
+with ``os.replace``, and a WAL file left beside the old one must never be applied to the
+new one. A reader notices the swap (the path's inode changed) before its next query and
+reopens; :meth:`VulnStore.reading` pins one consistent view for a whole scan.
 """
 from __future__ import annotations
 
 import json
+import logging
+import marshal
 import os
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from timesys_ci.vulndb.errors import VulnDataError
-from timesys_ci.vulndb.match import record_products
+from timesys_ci.vulndb.merge import display_record
+from timesys_ci.vulndb.prepare import prepare, record_of_facts
 from timesys_ci.vulndb.record import VulnRecord
 from timesys_ci.vulndb.sources.common import Withdrawn
 
+logger = logging.getLogger(__name__)
+
 FILE_NAME = "vulndb.sqlite3"
 APPLICATION_ID = 0x54435644  # "TCVD": a timesys-ci vulnerability database
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 RECORD_SOURCES = ("nvd", "cve5", "osv")
 ORIGIN_SAMPLE = "bundled sample"
 _CHUNK = 500
+_CACHE_KIB = 16 * 1024  # page cache per connection: the working set of a scan, bounded
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS products (pid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS records (
-    source TEXT NOT NULL,
-    id TEXT NOT NULL,
-    modified TEXT NOT NULL DEFAULT '',
-    body TEXT NOT NULL,
-    PRIMARY KEY (source, id)
+    rid INTEGER PRIMARY KEY, source TEXT NOT NULL, id TEXT NOT NULL, modified TEXT NOT NULL DEFAULT '',
+    plan BLOB NOT NULL, facts BLOB NOT NULL, body BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS records_key ON records(source, id);
+CREATE TABLE IF NOT EXISTS names (pid INTEGER NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (pid, rid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS names_record ON names(rid);
+CREATE TABLE IF NOT EXISTS cves (
+    cve_id TEXT NOT NULL, rid INTEGER NOT NULL, speaks INTEGER NOT NULL, PRIMARY KEY (cve_id, rid)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS record_products (
-    product TEXT NOT NULL, source TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (product, source, id)
+CREATE INDEX IF NOT EXISTS cves_record ON cves(rid);
+CREATE TABLE IF NOT EXISTS spans (
+    pid INTEGER NOT NULL, space INTEGER NOT NULL, lo BLOB NOT NULL, hi BLOB NOT NULL, rid INTEGER NOT NULL,
+    part INTEGER NOT NULL, val BLOB NOT NULL, PRIMARY KEY (pid, space, lo, rid, part, val)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS record_products_record ON record_products(source, id);
-CREATE TABLE IF NOT EXISTS record_cves (
-    cve_id TEXT NOT NULL, source TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (cve_id, source, id)
+CREATE TABLE IF NOT EXISTS fallback (
+    pid INTEGER NOT NULL, tag TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (pid, tag, rid)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS record_cves_record ON record_cves(source, id);
+CREATE INDEX IF NOT EXISTS fallback_record ON fallback(rid);
 CREATE TABLE IF NOT EXISTS program_files (
-    cve_id TEXT NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL, id TEXT NOT NULL,
-    PRIMARY KEY (cve_id, path, source, id)
+    cve_id TEXT NOT NULL, path TEXT NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY (cve_id, path, rid)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS program_files_record ON program_files(source, id);
+CREATE INDEX IF NOT EXISTS program_files_record ON program_files(rid);
+CREATE TABLE IF NOT EXISTS shown (cve_id TEXT PRIMARY KEY, val BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS kev (cve_id TEXT PRIMARY KEY, date_added TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS epss (cve_id TEXT PRIMARY KEY, score REAL NOT NULL, percentile REAL);
 CREATE TABLE IF NOT EXISTS sources (
     source TEXT PRIMARY KEY, updated TEXT NOT NULL, origin TEXT NOT NULL, detail TEXT NOT NULL DEFAULT ''
 );
 """
+_SCHEMA_1_TABLES = ("record_products", "record_cves", "program_files")
+
+# Bodies are deflated with a preset dictionary of what every record's JSON repeats; the first
+# byte says which dictionary (a later one gets a new number, old bodies stay readable).
+_BODY_DICTIONARIES = {1: b"".join((
+    b'"program_files":["', b'https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git',
+    b'"fix_commits":["https://git.kernel.org/stable/c/', b'"source":"osv"', b'"source":"cve5"', b'"cwes":["CWE-',
+    b'"assigner":"', b'"vuln_status":"Analyzed"', b'"last_modified":"20', b'"published":"20', b'"description":"',
+    b'"source":"nvd"', b'{"id":"CVE-20', b'"package_name":"', b'"ecosystem":"Debian:12"',
+    b'"ranges":[{"type":"ECOSYSTEM","events":[["introduced","0"],["fixed","', b'"default_status":"unaffected"',
+    b'"less_than_or_equal":"', b'"less_than":"', b'"version_type":"semver"', b'"status":"unaffected"',
+    b'"status":"affected"', b'"versions":[{"version":"', b'"affected":[{"provider":"',
+    b'"vector":"AV:N/AC:L/Au:N/C:P/I:P/A:P","severity":"medium"}', b'"cvss_v2":{"version":"2.0","score":',
+    b',"vector":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H","severity":"high"}',
+    b'"cvss_v3":{"version":"3.1","score":', b'"tags":["Vendor Advisory"]', b'"tags":["Patch","Third Party Advisory"]',
+    b'"references":[{"url":"https://', b'"version_start_including":"', b'"version_end_excluding":"',
+    b'"configurations":[{"operator":"OR","negate":false,"nodes":[{"operator":"OR","negate":false,"matches":[',
+    b':*:*:*:*:*:*:*"', b'{"vulnerable":true,"criteria":"cpe:2.3:a:',
+))}
+_BODY_FORMAT = 1
 
 
 def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def encode_body(record: VulnRecord) -> bytes:
+    text = json.dumps(record.to_json(), separators=(",", ":")).encode()
+    # A 4 KiB window and small state: bodies are a few KiB, and the default state costs more to set up than to use.
+    deflate = zlib.compressobj(1, zlib.DEFLATED, -12, 4, zlib.Z_DEFAULT_STRATEGY, _BODY_DICTIONARIES[_BODY_FORMAT])
+    return bytes((_BODY_FORMAT,)) + deflate.compress(text) + deflate.flush()
+
+
+def decode_body(body: bytes) -> VulnRecord:
+    inflate = zlib.decompressobj(-15, _BODY_DICTIONARIES[body[0]])
+    return VulnRecord.from_json(json.loads(inflate.decompress(body[1:]) + inflate.flush()))
 
 
 class _Local(threading.local):
     connection: Optional[sqlite3.Connection] = None
     identity: Optional[Tuple[int, int]] = None
     pinned: int = 0
+    pids: Optional[Dict[str, int]] = None  # product name -> pid, for writes; dropped with a rollback
+    doomed: Optional[Set[int]] = None  # rids whose spans go at commit
+    dirty: Optional[Set[str]] = None  # CVEs whose shown facts are refreshed at commit
 
 
 class VulnStore:
@@ -108,6 +192,8 @@ class VulnStore:
         connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
             connection.execute("PRAGMA busy_timeout = 30000")
+            connection.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+            connection.execute("PRAGMA temp_store = MEMORY")
             application_id = connection.execute("PRAGMA application_id").fetchone()[0]
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
@@ -121,18 +207,61 @@ class VulnStore:
             connection.close()
             raise VulnDataError(f"{self.path}: vulnerability database schema {version} is newer than this "
                                 f"program's ({SCHEMA_VERSION}); upgrade timesys-ci")
+        with self._lock:
+            self._connections.append(connection)
         if version < SCHEMA_VERSION:
-            connection.execute("PRAGMA journal_mode = DELETE")
-            connection.execute("BEGIN IMMEDIATE")
+            self._upgrade(connection, version)
+        return connection
+
+    def _upgrade(self, connection: sqlite3.Connection, version: int) -> None:
+        """Create the schema, or rebuild an older file's prepared tables from its records (one transaction)."""
+        connection.execute("PRAGMA journal_mode = DELETE")
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            existing = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            old_records = "records" in existing and version >= 1
+            if old_records:
+                connection.execute("ALTER TABLE records RENAME TO records_old")
+                for table in ({*_SCHEMA_1_TABLES, "names", "cves", "spans", "fallback", "shown", "products"}
+                              & existing):
+                    connection.execute(f"DROP TABLE {table}")
+                for (index,) in connection.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records_old'"
+                        " AND sql IS NOT NULL").fetchall():
+                    connection.execute(f"DROP INDEX {index}")
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     connection.execute(statement)
             connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._local.connection = connection  # the rebuild writes through this connection
+            self._local.identity = self._identity()
+            if old_records:
+                self._rebuild_from(connection, version)
+            self._finish_writes(connection)
             connection.execute("COMMIT")
-        with self._lock:
-            self._connections.append(connection)
-        return connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            self._reset_writes()
+            raise
+
+    def _rebuild_from(self, connection: sqlite3.Connection, version: int) -> None:
+        logger.info("%s: preparing the stored records for schema %d (once; this takes a while for a full data set)",
+                    self.path, SCHEMA_VERSION)
+        column = "body" if version >= 1 else "body"
+        rows = connection.execute(f"SELECT {column} FROM records_old")
+        self._local.pinned += 1
+        try:
+            while True:
+                batch = rows.fetchmany(_CHUNK)
+                if not batch:
+                    break
+                records = [VulnRecord.from_json(json.loads(body)) if isinstance(body, str) else decode_body(body)
+                           for (body,) in batch]
+                self._put(connection, records)
+        finally:
+            self._local.pinned -= 1
+        connection.execute("DROP TABLE records_old")
 
     def _connection(self) -> sqlite3.Connection:
         local = self._local
@@ -142,8 +271,11 @@ class VulnStore:
         if local.connection is None or identity != local.identity:
             if local.connection is not None:
                 self._drop(local.connection)
-            local.connection = self._open()
+            local.connection = None
+            connection = self._open()
+            local.connection = connection
             local.identity = self._identity()
+            local.pids = None
         return local.connection
 
     def _drop(self, connection: sqlite3.Connection) -> None:
@@ -180,15 +312,17 @@ class VulnStore:
         """All writes inside happen together or not at all."""
         connection = self._connection()
         local = self._local
-        if connection.in_transaction:  # nested: the outer block commits
+        if connection.in_transaction and local.pinned:  # nested: the outer block commits
             yield self
             return
         connection.execute("BEGIN IMMEDIATE")
         local.pinned += 1
         try:
             yield self
+            self._finish_writes(connection)
         except BaseException:
             connection.execute("ROLLBACK")
+            self._reset_writes()
             raise
         else:
             connection.execute("COMMIT")
@@ -198,37 +332,149 @@ class VulnStore:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> List[Tuple[Any, ...]]:
         return self._connection().execute(sql, params).fetchall()
 
+    def _temp(self, name: str, columns: str, rows: Iterable[Sequence[Any]], key: str = "") -> None:
+        """A scratch table of this connection (TEMP: no write lock on the database), filled with ``rows``."""
+        connection = self._connection()
+        marks = ",".join("?" * (columns.count(",") + 1))
+        connection.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}{f', PRIMARY KEY ({key})' if key else ''})")
+        connection.execute(f"DELETE FROM temp.{name}")
+        connection.executemany(f"INSERT INTO temp.{name} VALUES ({marks})", rows)
+
     # -- writing ----------------------------------------------------------------------------------------
 
     def put(self, items: Iterable[Union[VulnRecord, Withdrawn]]) -> Tuple[int, int]:
         """Insert or replace records and drop withdrawn ones; returns (stored, withdrawn)."""
-        stored = withdrawn = 0
         with self.transaction():
-            connection = self._connection()
-            for item in items:
-                if isinstance(item, Withdrawn):
-                    withdrawn += self._delete(connection, item.source, item.id)
-                    continue
-                self._delete(connection, item.source, item.id)
-                connection.execute("INSERT INTO records (source, id, modified, body) VALUES (?, ?, ?, ?)",
-                                   (item.source, item.id, item.last_modified or "",
-                                    json.dumps(item.to_json(), separators=(",", ":"))))
-                connection.executemany("INSERT OR IGNORE INTO record_products (product, source, id) VALUES (?, ?, ?)",
-                                       [(product, item.source, item.id) for product in
-                                        sorted({product for _, product in record_products(item)})])
-                connection.executemany("INSERT OR IGNORE INTO record_cves (cve_id, source, id) VALUES (?, ?, ?)",
-                                       [(cve, item.source, item.id) for cve in sorted({item.id, *item.cve_ids})])
-                connection.executemany(
-                    "INSERT OR IGNORE INTO program_files (cve_id, path, source, id) VALUES (?, ?, ?, ?)",
-                    [(cve, path, item.source, item.id) for cve in item.cve_ids for path in item.program_files])
-                stored += 1
+            return self._put(self._connection(), items)
+
+    def _put(self, connection: sqlite3.Connection, items: Iterable[Union[VulnRecord, Withdrawn]]) -> Tuple[int, int]:
+        stored = withdrawn = 0
+        batch: List[Union[VulnRecord, Withdrawn]] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) >= _CHUNK:
+                counted = self._put_batch(connection, batch)
+                stored, withdrawn, batch = stored + counted[0], withdrawn + counted[1], []
+        if batch:
+            counted = self._put_batch(connection, batch)
+            stored, withdrawn = stored + counted[0], withdrawn + counted[1]
         return stored, withdrawn
 
-    @staticmethod
-    def _delete(connection: sqlite3.Connection, source: str, record_id: str) -> int:
-        for table in ("record_products", "record_cves", "program_files"):
-            connection.execute(f"DELETE FROM {table} WHERE source = ? AND id = ?", (source, record_id))
-        return connection.execute("DELETE FROM records WHERE source = ? AND id = ?", (source, record_id)).rowcount
+    def _put_batch(self, connection: sqlite3.Connection, batch: Sequence[Union[VulnRecord, Withdrawn]]) \
+            -> Tuple[int, int]:
+        latest: Dict[Tuple[str, str], Union[VulnRecord, Withdrawn]] = {}
+        for item in batch:  # the last copy of a (source, id) in the batch wins, as if stored one by one
+            latest.pop((item.source, item.id), None)
+            latest[(item.source, item.id)] = item
+        existing: Dict[Tuple[str, str], int] = {}
+        by_source: Dict[str, List[str]] = {}
+        for source, record_id in latest:
+            by_source.setdefault(source, []).append(record_id)
+        for source, ids in by_source.items():
+            marks = ",".join("?" * len(ids))
+            existing.update(((source, record_id), rid) for rid, record_id in connection.execute(
+                f"SELECT rid, id FROM records WHERE source = ? AND id IN ({marks})", (source, *ids)))
+        withdrawn = sum(1 for key, item in latest.items() if isinstance(item, Withdrawn) and key in existing)
+        self._forget(connection, list(existing.values()))
+        records = [item for item in latest.values() if isinstance(item, VulnRecord)]
+        self._insert(connection, records)
+        return len(records), withdrawn
+
+    def _pids(self, connection: sqlite3.Connection, names: Iterable[str]) -> Dict[str, int]:
+        local = self._local
+        if local.pids is None:
+            local.pids = {}
+        known = local.pids
+        missing = sorted({name for name in names if name not in known})
+        for chunk in _chunks(missing):
+            marks = ",".join("?" * len(chunk))
+            known.update(connection.execute(f"SELECT name, pid FROM products WHERE name IN ({marks})", chunk))
+        for name in missing:
+            if name not in known:
+                known[name] = connection.execute("INSERT INTO products (name) VALUES (?)", (name,)).lastrowid
+        return known
+
+    def _insert(self, connection: sqlite3.Connection, records: Sequence[VulnRecord]) -> None:
+        local = self._local
+        dirty = local.dirty if local.dirty is not None else set()
+        local.dirty = dirty
+        prepared = [prepare(record) for record in records]
+        pids = self._pids(connection, {name for item in prepared for name in
+                                       (*item.names, *(span[0] for span in item.spans))})
+        names: List[Tuple[int, int]] = []
+        cves: List[Tuple[str, int, bool]] = []
+        spans: List[Tuple[Any, ...]] = []
+        fallback: List[Tuple[int, str, int]] = []
+        files: List[Tuple[str, str, int]] = []
+        for record, item in zip(records, prepared):
+            rid = connection.execute(
+                "INSERT INTO records (source, id, modified, plan, facts, body) VALUES (?, ?, ?, ?, ?, ?)",
+                (record.source, record.id, record.last_modified or "", marshal.dumps(item.plan),
+                 marshal.dumps(item.facts), encode_body(record))).lastrowid
+            names += [(pids[name], rid) for name in item.names]
+            cve_ids = sorted({record.id, *record.cve_ids})
+            dirty.update(cve_ids)
+            speaks = set(record.cve_ids)
+            cves += [(cve_id, rid, cve_id in speaks) for cve_id in cve_ids]
+            spans += [(pids[product], space, lo, hi, rid, part, marshal.dumps(value))
+                      for product, space, lo, hi, part, value in item.spans]
+            fallback += [(pids[name], tag, rid) for name, tag in item.fallback]
+            files += [(cve_id, path, rid) for cve_id in record.cve_ids for path in record.program_files]
+        connection.executemany("INSERT OR IGNORE INTO names (pid, rid) VALUES (?, ?)", names)
+        connection.executemany("INSERT OR IGNORE INTO cves (cve_id, rid, speaks) VALUES (?, ?, ?)", cves)
+        connection.executemany("INSERT OR IGNORE INTO spans (pid, space, lo, hi, rid, part, val)"
+                               " VALUES (?, ?, ?, ?, ?, ?, ?)", spans)
+        connection.executemany("INSERT OR IGNORE INTO fallback (pid, tag, rid) VALUES (?, ?, ?)", fallback)
+        connection.executemany("INSERT OR IGNORE INTO program_files (cve_id, path, rid) VALUES (?, ?, ?)", files)
+
+    def _forget(self, connection: sqlite3.Connection, rids: Sequence[int]) -> None:
+        """Drop records (their spans go at commit: one pass over the index for all of them)."""
+        if not rids:
+            return
+        local = self._local
+        local.doomed = (local.doomed or set()) | set(rids)
+        dirty = local.dirty if local.dirty is not None else set()
+        local.dirty = dirty
+        for chunk in _chunks(list(rids)):
+            marks = ",".join("?" * len(chunk))
+            dirty.update(row[0] for row in connection.execute(f"SELECT cve_id FROM cves WHERE rid IN ({marks})", chunk))
+            for table in ("names", "cves", "fallback", "program_files", "records"):
+                connection.execute(f"DELETE FROM {table} WHERE rid IN ({marks})", chunk)
+
+    def _finish_writes(self, connection: sqlite3.Connection) -> None:
+        """At commit: drop the spans of replaced records, refresh the shown facts of the CVEs touched."""
+        local = self._local
+        doomed, dirty = local.doomed, local.dirty
+        local.doomed = local.dirty = None
+        if doomed:
+            connection.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (rid INTEGER PRIMARY KEY)")
+            connection.execute("DELETE FROM temp.doomed")
+            connection.executemany("INSERT INTO temp.doomed (rid) VALUES (?)", ((rid,) for rid in doomed))
+            connection.execute("DELETE FROM spans WHERE rid IN (SELECT rid FROM temp.doomed)")
+        if dirty:
+            self._refresh_shown(connection, sorted(dirty))
+
+    def _reset_writes(self) -> None:
+        local = self._local
+        local.doomed = local.dirty = local.pids = None
+
+    def _refresh_shown(self, connection: sqlite3.Connection, cve_ids: Sequence[str]) -> None:
+        from timesys_ci.vulndb.scan import display_fields  # scan imports the store's neighbours; keep it lazy
+
+        for chunk in _chunks(cve_ids, 5000):
+            marks = ",".join("?" * len(chunk))
+            facts: Dict[str, List[VulnRecord]] = {}
+            for cve_id, source, record_id, value in connection.execute(
+                    f"SELECT c.cve_id, r.source, r.id, r.facts FROM cves c JOIN records r ON r.rid = c.rid"
+                    f" WHERE c.cve_id IN ({marks})", chunk):
+                facts.setdefault(cve_id, []).append(record_of_facts(source, record_id, marshal.loads(value)))
+            rows = []
+            for cve_id, items in facts.items():
+                record = display_record(cve_id, items)
+                if record is not None:
+                    rows.append((cve_id, marshal.dumps((display_fields(record), record.kev))))
+            connection.execute(f"DELETE FROM shown WHERE cve_id IN ({marks})", chunk)
+            connection.executemany("INSERT INTO shown (cve_id, val) VALUES (?, ?)", rows)
 
     def put_kev(self, entries: Iterable[Tuple[str, str]]) -> int:
         rows = list(entries)
@@ -258,48 +504,43 @@ class VulnStore:
                 " DO UPDATE SET updated = excluded.updated, origin = excluded.origin, detail = excluded.detail",
                 (source, updated or now(), origin, detail))
 
-    # -- reading ------------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _decode(body: str) -> VulnRecord:
-        return VulnRecord.from_json(json.loads(body))
+    # -- reading records ----------------------------------------------------------------------------------
 
     def records_for(self, products: Iterable[str]) -> List[VulnRecord]:
         """Records indexed under any of the product names (any source), ordered by (source, id)."""
-        wanted = sorted(set(products))
-        found: Dict[Tuple[str, str], str] = {}
-        for chunk in _chunks(wanted):
+        found: Dict[Tuple[str, str], bytes] = {}
+        for chunk in _chunks(sorted(set(products))):
             marks = ",".join("?" * len(chunk))
             for source, record_id, body in self._rows(
-                    f"SELECT r.source, r.id, r.body FROM record_products p JOIN records r"
-                    f" ON r.source = p.source AND r.id = p.id WHERE p.product IN ({marks})", chunk):
+                    f"SELECT r.source, r.id, r.body FROM products p JOIN names n ON n.pid = p.pid"
+                    f" JOIN records r ON r.rid = n.rid WHERE p.name IN ({marks})", chunk):
                 found[(source, record_id)] = body
-        return [self._decode(found[key]) for key in sorted(found)]
+        return [decode_body(found[key]) for key in sorted(found)]
 
     def records_about(self, cve_ids: Iterable[str]) -> Dict[str, List[VulnRecord]]:
         """CVE id -> every record about it (NVD, CVE JSON 5, OSV advisories naming it); unknown ids left out."""
-        wanted = sorted(set(cve_ids))
-        rows: Dict[str, Dict[Tuple[str, str], str]] = {}
-        for chunk in _chunks(wanted):
+        rows: Dict[str, Dict[Tuple[str, str], bytes]] = {}
+        for chunk in _chunks(sorted(set(cve_ids))):
             marks = ",".join("?" * len(chunk))
             for cve_id, source, record_id, body in self._rows(
-                    f"SELECT c.cve_id, r.source, r.id, r.body FROM record_cves c JOIN records r"
-                    f" ON r.source = c.source AND r.id = c.id WHERE c.cve_id IN ({marks})", chunk):
+                    f"SELECT c.cve_id, r.source, r.id, r.body FROM cves c JOIN records r ON r.rid = c.rid"
+                    f" WHERE c.cve_id IN ({marks})", chunk):
                 rows.setdefault(cve_id, {})[(source, record_id)] = body
         decoded: Dict[Tuple[str, str], VulnRecord] = {}
-        return {cve_id: [decoded.setdefault(key, self._decode(body)) for key, body in sorted(found.items())]
+        return {cve_id: [decoded[key] if key in decoded else decoded.setdefault(key, decode_body(body))
+                         for key, body in sorted(found.items())]
                 for cve_id, found in sorted(rows.items())}
 
     def record(self, source: str, record_id: str) -> Optional[VulnRecord]:
         rows = self._rows("SELECT body FROM records WHERE source = ? AND id = ?", (source, record_id))
-        return self._decode(rows[0][0]) if rows else None
+        return decode_body(rows[0][0]) if rows else None
 
     def program_files(self, cve_ids: Iterable[str]) -> Dict[str, List[str]]:
         """CVE id -> the files the Linux kernel CNA says it affects; CVEs without file data are absent."""
         found: Dict[str, Dict[str, None]] = {}
         for chunk in _chunks(sorted(set(cve_ids))):
             marks = ",".join("?" * len(chunk))
-            for cve_id, path in self._rows(f"SELECT cve_id, path FROM program_files WHERE cve_id IN ({marks})"
+            for cve_id, path in self._rows(f"SELECT DISTINCT cve_id, path FROM program_files WHERE cve_id IN ({marks})"
                                            " ORDER BY cve_id, path", chunk):
                 found.setdefault(cve_id, {})[path] = None
         return {cve_id: list(paths) for cve_id, paths in found.items()}
@@ -319,6 +560,83 @@ class VulnStore:
                          self._rows(f"SELECT cve_id, score FROM epss WHERE cve_id IN ({marks})", chunk))
         return found
 
+    # -- reading the prepared tables (for timesys_ci.vulndb.fastmatch) ------------------------------------
+
+    def product_ids(self, names: Iterable[str]) -> Dict[str, int]:
+        found: Dict[str, int] = {}
+        for chunk in _chunks(sorted(set(names))):
+            marks = ",".join("?" * len(chunk))
+            found.update(self._rows(f"SELECT name, pid FROM products WHERE name IN ({marks})", chunk))
+        return found
+
+    def spans_at(self, probes: Sequence[Tuple[int, int, int, bytes]]) -> List[Tuple[int, int, int, int, bytes]]:
+        """(slot, rid, space, part, value) of every span holding a probe's (slot, pid, space, key)."""
+        self._temp("probe_keys", "slot INTEGER, pid INTEGER, space INTEGER, k BLOB", probes)
+        return self._rows("SELECT p.slot, s.rid, s.space, s.part, s.val FROM temp.probe_keys p"
+                          " JOIN spans s ON s.pid = p.pid AND s.space = p.space AND s.lo <= p.k WHERE p.k < s.hi")
+
+    def spanned(self, pairs: Sequence[Tuple[int, int]]) -> List[Tuple[int, int, int]]:
+        """(pid, space, rid) for records with any span in the (pid, space) pairs."""
+        self._temp("spanned_pairs", "pid INTEGER, space INTEGER", pairs)
+        return self._rows("SELECT DISTINCT p.pid, p.space, s.rid FROM temp.spanned_pairs p"
+                          " JOIN spans s ON s.pid = p.pid AND s.space = p.space")
+
+    def fallback_for(self, pids: Iterable[int]) -> List[Tuple[int, str, int]]:
+        """(pid, tag, rid) of the records the full matcher decides for these products."""
+        found: List[Tuple[int, str, int]] = []
+        for chunk in _chunks(sorted(set(pids))):
+            marks = ",".join("?" * len(chunk))
+            found += self._rows(f"SELECT pid, tag, rid FROM fallback WHERE pid IN ({marks})", chunk)
+        return found
+
+    def record_plans(self, rids: Iterable[int]) -> Dict[int, Tuple[Tuple[str, str], Optional[str], Tuple[Any, ...]]]:
+        """rid -> ((source, id), last modified, plan)."""
+        self._temp("plan_rids", "rid INTEGER PRIMARY KEY", ((rid,) for rid in rids))
+        return {rid: ((source, record_id), modified or None, marshal.loads(plan))
+                for rid, source, record_id, modified, plan in self._rows(
+                    "SELECT r.rid, r.source, r.id, r.modified, r.plan FROM temp.plan_rids p JOIN records r ON r.rid = p.rid")}
+
+    def records_by_rid(self, rids: Iterable[int]) -> Dict[int, VulnRecord]:
+        found: Dict[int, VulnRecord] = {}
+        for chunk in _chunks(sorted(set(rids))):
+            marks = ",".join("?" * len(chunk))
+            found.update((rid, decode_body(body)) for rid, body in
+                         self._rows(f"SELECT rid, body FROM records WHERE rid IN ({marks})", chunk))
+        return found
+
+    def deciding_records(self, affected: Iterable[Tuple[int, int]], hits: Iterable[Tuple[int, str]],
+                         products: Iterable[Tuple[int, int]]) -> List[Tuple[int, str, int]]:
+        """(job, cve_id, rid): for every CVE a job's records may be affected by, the records that speak for it and
+        are indexed under one of the job's products.
+
+        ``affected`` is (job, rid) of records whose spans may say affected (they count when they are candidates
+        of the job), ``hits`` (job, cve_id) found otherwise, ``products`` (job, pid).
+        """
+        self._temp("job_products", "job INTEGER, pid INTEGER", products, key="job, pid")
+        self._temp("affected", "job INTEGER, rid INTEGER", affected)
+        self._temp("hits", "job INTEGER, cve_id TEXT", (), key="job, cve_id")
+        connection = self._connection()
+        connection.executemany("INSERT OR IGNORE INTO temp.hits VALUES (?, ?)", hits)
+        connection.execute(
+            "INSERT OR IGNORE INTO temp.hits SELECT a.job, c.cve_id FROM temp.affected a"
+            " JOIN cves c ON c.rid = a.rid AND c.speaks"
+            " WHERE EXISTS (SELECT 1 FROM names n JOIN temp.job_products j ON j.pid = n.pid"
+            " WHERE n.rid = a.rid AND j.job = a.job)")
+        return self._rows(
+            "SELECT h.job, h.cve_id, c.rid FROM temp.hits h JOIN cves c ON c.cve_id = h.cve_id AND c.speaks"
+            " WHERE EXISTS (SELECT 1 FROM names n JOIN temp.job_products j ON j.pid = n.pid"
+            " WHERE n.rid = c.rid AND j.job = h.job)")
+
+    def shown(self, cve_ids: Iterable[str]) -> Dict[str, Tuple[Tuple[Any, ...], bool, bool, Optional[float]]]:
+        """CVE id -> (shown fields, a record says KEV, in the KEV catalog, EPSS score) for the known CVEs."""
+        wanted = sorted(set(cve_ids))
+        self._temp("shown_cves", "cve_id TEXT PRIMARY KEY", ((cve_id,) for cve_id in wanted))
+        return {cve_id: (*marshal.loads(value), kev is not None, score) for cve_id, value, kev, score in self._rows(
+            "SELECT w.cve_id, s.val, k.cve_id, e.score FROM temp.shown_cves w JOIN shown s ON s.cve_id = w.cve_id"
+            " LEFT JOIN kev k ON k.cve_id = w.cve_id LEFT JOIN epss e ON e.cve_id = w.cve_id")}
+
+    # -- what the store holds ----------------------------------------------------------------------------
+
     def counts(self) -> Dict[str, int]:
         """Rows per source: records of nvd/cve5/osv, entries of kev and epss."""
         counts = {source: 0 for source in RECORD_SOURCES}
@@ -330,7 +648,7 @@ class VulnStore:
 
     def cve_count(self) -> int:
         """Distinct CVE (or advisory) ids the records speak for."""
-        return int(self._rows("SELECT count(DISTINCT cve_id) FROM record_cves")[0][0])
+        return int(self._rows("SELECT count(DISTINCT cve_id) FROM cves")[0][0])
 
     def source_notes(self) -> Dict[str, Dict[str, str]]:
         return {source: {"updated": updated, "origin": origin, "detail": detail}
