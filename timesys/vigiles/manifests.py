@@ -5,8 +5,8 @@ import logging
 import os
 from typing import Any, Optional, Sequence, Union
 
-import timesys
 from timesys.core import endpoints
+from timesys.core.llapi import active_client
 from timesys.core.utils import save_file
 from timesys.exceptions import ParameterError
 from timesys.vigiles._defaults import check_string_list
@@ -68,8 +68,9 @@ def export_file_path(export_path: Union[str, "os.PathLike[str]"], export_format:
 
 def get_manifests() -> Any:
     """SBOMs in the configured folder, else the configured group, else all visible ones."""
-    folder = timesys.llapi.folder_token
-    group = timesys.llapi.group_token if folder is None else None
+    client = active_client()
+    folder = client.folder_token
+    group = client.group_token if folder is None else None
     return endpoints.MANIFESTS_LIST.call(folder_token=folder, group_token=group)
 
 
@@ -104,7 +105,7 @@ def upload_manifest(manifest: str, kernel_config: Optional[str] = None, uboot_co
         raise ParameterError("export_path is required with export_format")
     if export_path is not None and os.path.isdir(export_path):
         raise ParameterError(f"export_path {os.fspath(export_path)!r} is a directory")
-    client = timesys.llapi
+    client = active_client()
     if not client.group_token:
         logger.warning("No group token is configured: the SBOM will be uploaded to your Private Workspace")
         if client.folder_token or subfolder_name:

@@ -10,7 +10,7 @@ from typing import Any, Iterator, NoReturn, Optional, Sequence, Union
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.commands import COMMANDS, GROUPS
 from timesys_ci.cli.dispatch import run_command
-from timesys_ci.cli.render import COLOR_MODES
+from timesys_ci.cli.state import COLOR_MODES
 from timesys_ci.cli.table import Arg, Command, OneOf, option_strings, spellings
 
 DESCRIPTION = "Vigiles SBOM vulnerability management from the command line and CI."
