@@ -2,8 +2,8 @@
 
 `run_cli` runs in-process by default, as a fresh process would see it: a clean environment (no VIGILES_*,
 proxies...), HOME and the working directory in a tmp dir, no terminal, empty stdin, stdout as bytes, and
-other libraries' log warnings on stderr (no root handlers). Its clock is a `FakeClock`: retry back-off and
-`--wait-timeout` polling never really wait. `process=True` starts a real `python -m timesys_ci` instead:
+other libraries' log warnings on stderr (no root handlers). Its clock is an `InstantClock` (real time, but
+sleeping returns at once): retry back-off and `--wait-timeout` polling never really wait. `process=True` starts a real `python -m timesys_ci` instead:
 only for what needs a process (entry points, the exit status the OS sees, signals). Every run checks that
 the API key appears in neither stdout nor stderr.
 
@@ -28,7 +28,7 @@ from timesys_ci.cli import main
 from timesys_ci.clock import Clock
 
 from .conftest import DEMO_EMAIL, DEMO_KEY
-from .support.clock import FakeClock
+from .support.clock import InstantClock
 from .support.scripted_server import Answer, Recorded, ScriptedServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 def run_cli(*argv: str, home: Path, env: Optional[dict[str, str]] = None, secret: str = DEMO_KEY,
             clock: Optional[Clock] = None, process: bool = False) -> Run:
-    """The CLI with `argv`, in-process (default; `clock` defaults to a new `FakeClock`) or as a subprocess."""
+    """The CLI with `argv`, in-process (default; `clock` defaults to a new `InstantClock`) or as a subprocess."""
     environment = clean_env(home, **(env or {}))
     if process:
         assert clock is None, "a subprocess runs on the real clock"
@@ -76,7 +76,7 @@ def run_cli(*argv: str, home: Path, env: Optional[dict[str, str]] = None, secret
                                    cwd=str(home), timeout=120)
         run = Run(list(argv), completed.returncode, completed.stdout, completed.stderr.decode("utf-8", "replace"))
     else:
-        run = run_in_process(list(argv), environment, home, clock if clock is not None else FakeClock())
+        run = run_in_process(list(argv), environment, home, clock if clock is not None else InstantClock())
     assert secret.encode() not in run.stdout_bytes, "API key on stdout"
     assert secret not in run.stderr, "API key on stderr"
     return run

@@ -1,6 +1,7 @@
 """A clock on which time moves only when the code sleeps (or the test says so): nothing really waits."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 from timesys_ci.clock import Clock
@@ -29,3 +30,25 @@ class FakeClock(Clock):
 
     def advance(self, **delta: float) -> None:
         self.elapsed += timedelta(**delta).total_seconds()
+
+
+class InstantClock(Clock):
+    """Real time, except that sleeping returns at once and moves this clock on by the time slept.
+
+    The default clock of in-process CLI runs: what the run measures (ages, deadlines) behaves as in a
+    process, but retry back-off, rate limits and polling never really wait.
+    """
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+        self.skipped = 0.0
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + timedelta(seconds=self.skipped)
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.skipped
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.skipped += seconds
