@@ -7,6 +7,7 @@ a report are `upload_only` ones.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -67,6 +68,7 @@ def test_kill_during_concurrent_uploads_loses_nothing_acknowledged(tmp_path: Pat
     failures: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
+    killed = threading.Event()
 
     with _service(data) as (url, process):
         def worker(number: int) -> None:
@@ -92,8 +94,12 @@ def test_kill_during_concurrent_uploads_loses_nothing_acknowledged(tmp_path: Pat
                         assert response.status_code == 401
                     else:
                         assert heartbeat(url, key) == 200
-                except (requests.ConnectionError, requests.Timeout):
-                    return  # the kill
+                except (requests.RequestException, http.client.HTTPException, OSError) as exc:
+                    # After the kill a request may fail any way a cut connection can fail (refused, reset,
+                    # a truncated body: ChunkedEncodingError/IncompleteRead); before it, that is a failure.
+                    if not killed.is_set():
+                        failures.append(f"{type(exc).__name__} before the kill: {exc}")
+                    return
                 except AssertionError as exc:
                     failures.append(str(exc))
                     return
@@ -105,6 +111,7 @@ def test_kill_during_concurrent_uploads_loses_nothing_acknowledged(tmp_path: Pat
         while len(acknowledged) < KILL_AFTER and time.monotonic() < deadline and any(t.is_alive() for t in threads):
             time.sleep(0.05)
         time.sleep(0.3)  # let new uploads get into their scans
+        killed.set()
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         stop.set()
