@@ -240,3 +240,34 @@ def write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
 
+
+
+def kernel_cna_record(cve_id: str, files: Iterable[str], *, fixed_in_6_6: str = "6.6.79", score: float = 7.8,
+                      template: str = "CVE-2025-21772") -> dict:
+    """A Linux kernel CNA record shaped as the real ones (`template`, a real record of the fixtures): the pair of
+    affected entries (git commit ranges, then semver with the stable-branch `unaffected` entries), `programFiles`,
+    the per-branch `cpeApplicability`, and a CISA-ADP container with the CVSS score the kernel CNA does not give.
+    `fixed_in_6_6`: where the 6.6 stable branch got the fix (6.6.21 is affected below it)."""
+    import copy
+    import json
+
+    record = copy.deepcopy(json.loads((FIXTURES / f"{template}.json").read_text()))
+    record["cveMetadata"]["cveId"] = cve_id
+    cna = record["containers"]["cna"]
+    for entry in cna["affected"]:
+        entry["programFiles"] = list(files)
+        for version in entry["versions"]:
+            if version.get("lessThanOrEqual") == "6.6.*":
+                version["version"] = fixed_in_6_6
+    for node in (node for applicability in cna.get("cpeApplicability", []) for node in applicability["nodes"]):
+        for match in node["cpeMatch"]:  # the per-branch criterion says the same: < the 6.6 fix
+            if str(match.get("versionEndExcluding", "")).startswith("6.6."):
+                match["versionEndExcluding"] = fixed_in_6_6
+    severity = "CRITICAL" if score >= 9 else "HIGH" if score >= 7 else "MEDIUM" if score >= 4 else "LOW"
+    record["containers"]["adp"] = [{
+        "providerMetadata": {"orgId": "134c704f-9b21-4f2e-91b3-4a467353bcc0", "shortName": "CISA-ADP",
+                             "dateUpdated": record["cveMetadata"]["dateUpdated"]},
+        "title": "CISA ADP Vulnrichment",
+        "metrics": [{"cvssV3_1": {"version": "3.1", "baseScore": score, "baseSeverity": severity,
+                                  "vectorString": "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H"}}]}]
+    return record

@@ -18,7 +18,8 @@ import pytest
 yaml = pytest.importorskip("yaml", reason="PyYAML is needed to read action.yml (test dependency)")
 
 from .action_harness import ACTION_DIR, Harness, UnsupportedExpression, load_action  # noqa: E402
-from .buildsystems_support import REPO, IMAGE, make_meta_timesys_tree, read_fake_log, write_fake_python  # noqa: E402
+from .buildsystems_support import (REPO, IMAGE, make_buildroot_output, make_meta_timesys_tree, read_fake_log,  # noqa: E402
+                                   write_fake_python)
 
 ISSUE_INPUTS = {"manifest", "build-system", "build-dir", "image", "key", "key-file", "dashboard-config", "group-token",
                 "folder-token", "server-url", "subfolder", "manifest-name", "kernel-config", "uboot-config",
@@ -130,12 +131,34 @@ def test_discovery_from_yocto_build_dir(harness: Harness, tmp_path: Path) -> Non
                         "--uboot-config", str(vdir / "u-boot-2024.01.config")]
 
 
+def test_kernel_triage_inputs_and_discovery(harness: Harness, tmp_path: Path) -> None:
+    from .kernel_support import make_build_dir, make_source_tree
+    from .test_kernel_discovery import yocto_kernel_layout
+
+    manifest = manifest_file(harness)
+    assert not harness.run({"manifest": manifest, "kernel-build-dir": "kbuild", "apply-triage": "true"}).failed
+    assert upload_argv(harness)[-3:] == ["--kernel-build-dir", "kbuild", "--apply-triage"]  # named: strict
+    build = tmp_path / "build"
+    make_meta_timesys_tree(build)
+    layout = yocto_kernel_layout(build)
+    assert not harness.run({"build-system": "yocto", "build-dir": str(build), "image": IMAGE}).failed
+    assert upload_argv(harness, 1)[-5:] == ["--kernel-build-dir", str(layout["build"]), "--kernel-source-dir",
+                                            str(layout["source"]), "--kernel-evidence-optional"]
+    out = tmp_path / "br"
+    make_buildroot_output(out, with_manifest=True, home=tmp_path / "home")
+    linux = make_build_dir(make_source_tree(out / "build" / "linux-custom", version="6.1.44"), release="6.1.44")
+    assert not harness.run({"build-system": "buildroot", "build-dir": str(out)}).failed
+    assert upload_argv(harness, 2)[-5:] == ["--kernel-build-dir", str(linux), "--kernel-source-dir", str(linux),
+                                            "--kernel-evidence-optional"]
+
+
 @pytest.mark.parametrize("inputs,message", [
     ({"build-system": "yocto", "build-dir": "/nonexistent"}, "input 'image' is required"),
     ({"build-system": "scons", "build-dir": "/x"}, "must be yocto or buildroot"),
     ({}, "set input 'manifest'"),
     ({"manifest": "/no/such.json"}, "input 'manifest': file not found"),
     ({"manifest": "MANIFEST", "new-only": "yes"}, "input 'new-only' must be true or false"),
+    ({"manifest": "MANIFEST", "apply-triage": "true"}, "input 'apply-triage' needs the kernel"),
 ])
 def test_input_errors_fail_with_one_error(harness: Harness, inputs: dict, message: str) -> None:
     inputs = {k: (manifest_file(harness) if v == "MANIFEST" else v) for k, v in inputs.items()}

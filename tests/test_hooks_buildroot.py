@@ -48,6 +48,9 @@ def test_discovered_arguments_reach_upload(br_env: dict[str, str], tmp_path: Pat
         "--uboot-config", str(out / "build" / "uboot-2024.01" / ".config"),
         "--subfolder-name", "nightly",
         "--fail-on", "high",
+        # Buildroot builds the kernel in its source tree, $(O)/build/linux-*: the evidence for kernel triage.
+        "--kernel-build-dir", str(out / "build" / "linux-custom"), "--kernel-source-dir", str(out / "build" / "linux-custom"),
+        "--kernel-evidence-optional",
     ]
     assert upload["env"]["VIGILES_KEY_FILE"] == str(key)  # from BR2_EXTERNAL_VIGILES_KEY_FILE="$(HOME)/..."
 

@@ -96,7 +96,10 @@ def test_task_runs_entry_with_bitbake_variables(tmp_path: Path, fake_env: Path, 
     assert upload["argv"][3] == str(vdir / f"{IMAGE}-cve.json")
     assert upload["argv"][upload["argv"].index("--subfolder-name") + 1] == "ci"
     assert upload["env"]["VIGILES_KEY_FILE"] == str(tmp_path / "linuxlink_key")
-    assert bb.messages == [("plain", "fake upload")]
+    # The tree has no kernel build: the entry says kernel CVEs are not triaged, then the upload runs.
+    assert bb.messages == [("plain", "timesys_ci yocto: kernel triage: no kernel build directory or sources found; "
+                                     "kernel CVEs are not triaged (name them with TIMESYS_CI_KERNEL_BUILD_DIR / "
+                                     "TIMESYS_CI_KERNEL_SOURCE_DIR)\nfake upload")]
 
 
 def test_gate_failure_is_fatal_by_default(tmp_path: Path, fake_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

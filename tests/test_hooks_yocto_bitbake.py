@@ -176,8 +176,8 @@ def test_task_uploads_and_passes(tmp_path: Path, bitbake: Path, service) -> None
     assert service.storage.folder(stored[0]["folder_token"])["name"] == "nightly"
     assert json.loads(sarif.read_text())["version"] == "2.1.0"  # TIMESYS_CI_SARIF from local.conf
     assert (build / "vigiles" / "bitbake-pass-cve.json").is_file()
-    # The kernel evidence setting arrives too; upload says it does not apply it yet.
-    assert f"--kernel-build-dir {kernel_build}" in result.stdout and "not applied by upload" in result.stdout
+    # The kernel evidence setting from local.conf arrives too: the upload triages the kernel CVEs with it.
+    assert "kernel triage: " in result.stdout and f"evidence: kbuild-cmd (strong) from {kernel_build}" in result.stdout
 
 
 def test_failed_gate_fails_the_task(tmp_path: Path, bitbake: Path, service) -> None:

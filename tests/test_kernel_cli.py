@@ -36,10 +36,11 @@ def test_summary_outputs_and_gate_exit(tree: dict[str, Path], capsys: pytest.Cap
     code = run([tree["report"], "--kernel-build-dir", tree["build"], "--cve-records", FIXTURES,
                 "-o", triaged, "--json", result_json, "--fail-on", "critical"])
     out = capsys.readouterr().out
-    assert "kernel CVEs matched: 4 (3 open, 1 already fixed or triaged)" in out
-    assert "set aside as not_affected (code_not_present): 1" in out
+    assert "4 kernel CVE(s) matched, 1 set aside as not_affected (code_not_present)" in out
     assert f"{MAC} linux-yocto 6.6.21: not compiled: block/partitions/mac.c" in out
-    assert "kept: 2 (compiled 1, undecided 0, no file data 1, other kernel 0)" in out
+    assert ("kept: 2 (compiled 1, undecided 0, no file data 1, evidence for another kernel 0); 1 already fixed or "
+            "triaged before") in out
+    assert f"file data: 2 CVE record file(s) under {FIXTURES}" in out
     assert "evidence: kbuild-cmd (strong)" in out
     assert code == 1 and "Gate: FAIL" in out  # the contract report has critical userspace findings
     entries = {e["cve_id"]: e for e in json.loads(triaged.read_text())["cves"]["linux-yocto"]}
@@ -101,20 +102,26 @@ def test_bad_report_exit_2(tree: dict[str, Path], capsys: pytest.CaptureFixture[
 
 
 def test_data_dir_vulnerability_store(tree: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    store = pytest.importorskip("timesys_ci.vulndb.store", reason="the vulnerability store (VulnStore) is not in "
-                                                                  "this version yet")
-    if not hasattr(store.VulnStore, "program_files"):
-        pytest.skip("VulnStore.program_files is not in this version yet")
+    """The file data from the store that `import_paths` (the API) and `service import-vulns` (the CLI) fill."""
     from timesys_ci.vulndb.importer import import_paths
+    from timesys_ci.vulndb.store import VulnStore
 
     data = tree["dir"] / "data"
-    data.mkdir()
-    vulndb = store.VulnStore(data / "vulndb.sqlite3")
-    import_paths(vulndb, [FIXTURES / f"{MAC}.json", FIXTURES / f"{BFQ}.json"])
+    vulndb = VulnStore(data / "vulndb.sqlite3")
+    import_paths(vulndb, [FIXTURES / f"{MAC}.json"])
     vulndb.close()
     assert run([tree["report"], "--kernel-build-dir", tree["build"], "--data", data, "--json",
                 "--fail-on", "none"]) == 0
-    assert json.loads(capsys.readouterr().out)["counts"]["set_aside"] == 1
+    document = json.loads(capsys.readouterr().out)
+    assert {d["cve_id"]: d["outcome"] for d in document["decisions"]} == {
+        NO_FILES: "no_file_data", BFQ: "no_file_data", MAC: "set_aside"}
+    assert main(["service", "import-vulns", "--data", str(data), str(FIXTURES / f"{BFQ}.json")]) == 0
+    capsys.readouterr()
+    assert run([tree["report"], "--kernel-build-dir", tree["build"], "--data", data, "--fail-on", "none"]) == 0
+    out = capsys.readouterr().out
+    assert f"file data: the vulnerability database {data / 'vulndb.sqlite3'}" in out
+    assert f"{BFQ} linux-yocto 6.6.21: block/bfq-iosched.c is compiled" in out
+    assert "1 set aside as not_affected" in out
 
 
 def test_subprocess_exit_status(tree: dict[str, Path]) -> None:
@@ -124,7 +131,7 @@ def test_subprocess_exit_status(tree: dict[str, Path]) -> None:
                str(tree["build"]), "--cve-records", str(FIXTURES)]
     passed = subprocess.run(command + ["--fail-on", "none"], capture_output=True, text=True, env=env, check=False,
                             cwd=tree["dir"])
-    assert passed.returncode == 0 and "set aside as not_affected (code_not_present): 1" in passed.stdout
+    assert passed.returncode == 0 and "1 set aside as not_affected (code_not_present)" in passed.stdout
     failed = subprocess.run(command + ["--fail-on", "high"], capture_output=True, text=True, env=env, check=False,
                             cwd=tree["dir"])
     assert failed.returncode == 1 and "Gate: FAIL" in failed.stdout

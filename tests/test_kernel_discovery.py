@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 
 import pytest
@@ -40,8 +39,9 @@ def yocto_kernel_layout(top: Path, *, rm_work: bool = False) -> dict[str, Path]:
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("TIMESYS_CI_KERNEL_BUILD_DIR", "TIMESYS_CI_KERNEL_SOURCE_DIR", "TIMESYS_CI_ON_FAILURE", "VIGILES_DIR",
-                 "VIGILES_MANIFEST_NAME", "O", "BASE_DIR", "BR2_CONFIG", "MACHINE"):
+    for name in ("TIMESYS_CI_KERNEL_BUILD_DIR", "TIMESYS_CI_KERNEL_SOURCE_DIR", "TIMESYS_CI_KERNEL_CONFIG",
+                 "TIMESYS_CI_KERNEL_TRIAGE", "TIMESYS_CI_APPLY_TRIAGE", "TIMESYS_CI_ON_FAILURE", "VIGILES_DIR",
+                 "VIGILES_MANIFEST_NAME", "VIGILES_UPLOAD_ONLY", "O", "BASE_DIR", "BR2_CONFIG", "MACHINE"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -90,41 +90,80 @@ def test_buildroot_layout(tmp_path: Path) -> None:
     assert find_buildroot_kernel(explicit).build_dir == tmp_path
 
 
-def test_print_args_shows_the_kernel_evidence_and_kernel_triage_reads_it(
+def test_print_args_includes_the_kernel_evidence_and_kernel_triage_reads_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
-    yocto_kernel_layout(tmp_path)
+    layout = yocto_kernel_layout(tmp_path)
     make_meta_timesys_tree(tmp_path)
     assert entry.yocto_main(["--build-dir", str(tmp_path), "--image", IMAGE, "--machine", MACHINE,
                              "--print-args"]) == 0
     captured = capsys.readouterr()
-    assert json.loads(captured.out)[0].endswith(f"{IMAGE}-cve.json")  # the upload arguments, unchanged
-    line = captured.err.strip()
-    assert line.startswith("timesys_ci yocto: kernel evidence for `timesys-ci kernel-triage`: --kernel-build-dir ")
-    kernel_args = shlex.split(line.split(": ", 2)[2])
+    args = json.loads(captured.out)
+    assert args[0].endswith(f"{IMAGE}-cve.json") and captured.err == ""
+    assert args[-5:] == ["--kernel-build-dir", str(layout["build"]), "--kernel-source-dir", str(layout["source"]),
+                         "--kernel-evidence-optional"]
     report = write(tmp_path / "report.json", json.dumps(contract_report()))
-    assert main(["kernel-triage", str(report), *kernel_args, "--cve-records", str(FIXTURES), "--json",
+    assert main(["kernel-triage", str(report), *args[-5:-1], "--cve-records", str(FIXTURES), "--json",
                  "--fail-on", "none"]) == 0
     decisions = {d["cve_id"]: d["outcome"] for d in json.loads(capsys.readouterr().out)["decisions"]}
     assert decisions[MAC] == "set_aside"
 
 
-def test_explicit_kernel_flag_says_upload_does_not_apply_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    calls: list[list[str]] = []
-    monkeypatch.setattr(entry, "run_upload", lambda args, env=None: calls.append(args) or 0)
+def test_entries_pass_the_kernel_to_upload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    calls: list[tuple[list[str], dict]] = []
+    monkeypatch.setattr(entry, "run_upload", lambda args, env=None: calls.append((args, env or {})) or 0)
     layout = yocto_kernel_layout(tmp_path)
     make_meta_timesys_tree(tmp_path)
-    assert entry.yocto_main(["--build-dir", str(tmp_path), "--image", IMAGE,
-                             "--kernel-build-dir", str(layout["build"])]) == 0
-    assert "not applied by upload" in capsys.readouterr().err
-    assert all("--kernel-build-dir" not in args for args in calls)
+    assert entry.yocto_main(["--build-dir", str(tmp_path), "--image", IMAGE, "--machine", MACHINE]) == 0
+    assert calls[-1][0][-5:] == ["--kernel-build-dir", str(layout["build"]), "--kernel-source-dir",
+                                 str(layout["source"]), "--kernel-evidence-optional"]
+    other = make_build_dir(tmp_path / "elsewhere")
+    assert entry.yocto_main(["--build-dir", str(tmp_path), "--image", IMAGE, "--kernel-build-dir", str(other)]) == 0
+    assert calls[-1][0][calls[-1][0].index("--kernel-build-dir") + 1] == str(other)  # the flag wins
     assert entry.yocto_main(["--build-dir", str(tmp_path), "--image", IMAGE,
                              "--kernel-build-dir", str(tmp_path / "missing")]) == 2
     assert "TIMESYS_CI_KERNEL_BUILD_DIR: not a directory" in capsys.readouterr().err
-    # Without explicit kernel settings a normal run neither searches nor prints anything about the kernel.
+    # Switched off; and with upload-only there is no report to triage.
+    monkeypatch.setenv("TIMESYS_CI_KERNEL_TRIAGE", "no")
     assert entry.yocto_main(["--build-dir", str(tmp_path), "--image", IMAGE]) == 0
-    assert "kernel" not in capsys.readouterr().err
+    assert "--kernel-build-dir" not in calls[-1][0]
+    monkeypatch.delenv("TIMESYS_CI_KERNEL_TRIAGE")
+    monkeypatch.setenv("VIGILES_UPLOAD_ONLY", "1")
+    assert entry.yocto_main(["--build-dir", str(tmp_path), "--image", IMAGE]) == 0
+    assert "--upload-only" in calls[-1][0] and "--kernel-build-dir" not in calls[-1][0]
+    monkeypatch.delenv("VIGILES_UPLOAD_ONLY")
+    monkeypatch.setenv("TIMESYS_CI_APPLY_TRIAGE", "1")
+    assert entry.yocto_main(["--build-dir", str(tmp_path), "--image", IMAGE]) == 0
+    assert "--apply-triage" in calls[-1][0]
+
+
+def test_after_rm_work_the_config_goes_as_evidence_not_upload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    calls: list[tuple[list[str], dict]] = []
+    monkeypatch.setattr(entry, "run_upload", lambda args, env=None: calls.append((args, env or {})) or 0)
+    layout = yocto_kernel_layout(tmp_path, rm_work=True)
+    make_meta_timesys_tree(tmp_path)
+    assert entry.yocto_main(["--build-dir", str(tmp_path), "--image", IMAGE, "--machine", MACHINE]) == 0
+    args, env = calls[-1]
+    # meta-timesys' kernel config is uploaded: it is the .config the triage evaluates too.
+    assert "--kernel-config" in args and "TIMESYS_CI_KERNEL_CONFIG" not in env
+    assert "--kernel-build-dir" not in args and args[-3:-1] == ["--kernel-source-dir", str(layout["source"])]
+    monkeypatch.setenv("VIGILES_KERNEL_CONFIG", "none")  # none uploaded: the build's .config is only evidence
+    assert entry.yocto_main(["--build-dir", str(tmp_path), "--image", IMAGE, "--machine", MACHINE]) == 0
+    args, env = calls[-1]
+    assert "--kernel-config" not in args and env["TIMESYS_CI_KERNEL_CONFIG"] == str(layout["artifacts"] / ".config")
+    assert "the build directory is gone" in capsys.readouterr().err
+
+
+def test_no_kernel_found_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(entry, "run_upload", lambda args, env=None: calls.append(args) or 0)
+    make_meta_timesys_tree(tmp_path)
+    assert entry.yocto_main(["--build-dir", str(tmp_path), "--image", IMAGE]) == 0
+    assert "kernel triage: no kernel build directory or sources found" in capsys.readouterr().err
+    assert not any(arg.startswith("--kernel-") and arg != "--kernel-config" for arg in calls[-1])
 
 
 def test_buildroot_print_args(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -134,4 +173,6 @@ def test_buildroot_print_args(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     make_build_dir(linux)
     assert entry.buildroot_main(["--output-dir", str(out), "--br2-config", str(out / ".config"),
                                  "--show-info", str(fixture("show-info.json")), "--print-args"]) == 0
-    assert f"--kernel-build-dir {linux} --kernel-source-dir {linux}" in capsys.readouterr().err
+    args = json.loads(capsys.readouterr().out)
+    assert args[-5:] == ["--kernel-build-dir", str(linux), "--kernel-source-dir", str(linux),
+                         "--kernel-evidence-optional"]

@@ -8,6 +8,8 @@ precedence holds under the action: inputs (flags) > `policy` file > the
 repository's `pyproject.toml` `[tool.timesys-ci]` > the CLI's defaults (`fail-on high`).
 `summary: false` / `annotations: false` become `--no-summary` / `--no-annotations`.
 With `upload-only` nothing is gated, so no SARIF or JSON file is asked for.
+Kernel triage: `kernel-build-dir` / `kernel-source-dir`, else the kernel that
+`build-system` discovery finds; `apply-triage` writes the statuses back.
 
 Exit status: the upload's, except that with fail-build=false a failed gate (1) or a
 service error (3) becomes a warning and 0. Configuration errors (2) always fail.
@@ -84,7 +86,34 @@ def discovered(env: Mapping[str, str]) -> tuple[str, Optional[str], Optional[str
     return str(found.manifest), as_text(found.kernel_config), as_text(found.uboot_config)
 
 
-def upload_args(env: Mapping[str, str]) -> list[str]:
+def kernel_args(env: Mapping[str, str], args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Kernel triage: the kernel-build-dir / kernel-source-dir inputs (strict), else the kernel a build-system
+    discovery finds (found evidence that is unusable only warns); apply-triage writes the statuses back."""
+    build, source = text(env, "KERNEL_BUILD_DIR"), text(env, "KERNEL_SOURCE_DIR")
+    flags: list[str] = []
+    extra: dict[str, str] = {}
+    if build or source:
+        flags += [part for flag, value in (("--kernel-build-dir", build), ("--kernel-source-dir", source)) if value
+                  for part in (flag, value)]
+    elif text(env, "BUILD_SYSTEM") and text(env, "BUILD_DIR") and not text(env, "MANIFEST"):
+        from timesys_ci.buildsystems.buildroot import find_buildroot_kernel
+        from timesys_ci.buildsystems.entry import kernel_upload_args
+        from timesys_ci.buildsystems.yocto import find_yocto_kernel
+
+        build_dir = text(env, "BUILD_DIR")
+        found = (find_yocto_kernel(Path(build_dir), {}) if text(env, "BUILD_SYSTEM").lower() == "yocto"
+                 else find_buildroot_kernel({"O": build_dir}))
+        flags, extra = kernel_upload_args("timesys-ci action", args, found, {})
+    if boolean(env, "APPLY_TRIAGE", False):
+        if not flags:
+            raise InputError("input 'apply-triage' needs the kernel: set 'kernel-build-dir' (or 'build-system' and "
+                             "'build-dir' where the kernel was built)")
+        flags.append("--apply-triage")
+    return flags, extra
+
+
+def upload_args(env: Mapping[str, str], extra_env: Optional[dict[str, str]] = None) -> list[str]:
+    """The upload's arguments; `extra_env` receives what kernel triage needs in the environment."""
     manifest, kernel, uboot = discovered(env)
     args = [manifest]
 
@@ -116,6 +145,11 @@ def upload_args(env: Mapping[str, str]) -> list[str]:
         args.append("--no-summary")
     if not boolean(env, "ANNOTATIONS", True):
         args.append("--no-annotations")
+    if not upload_only:
+        flags, kernel_env = kernel_args(env, args)
+        args += flags
+        if extra_env is not None:
+            extra_env.update(kernel_env)
     return args
 
 
@@ -129,9 +163,9 @@ def connection_args(env: Mapping[str, str]) -> list[str]:
     return args
 
 
-def command(env: Mapping[str, str]) -> list[str]:
+def command(env: Mapping[str, str], extra_env: Optional[dict[str, str]] = None) -> list[str]:
     python = env.get("TIMESYS_CI_PYTHON") or sys.executable
-    return [python, "-m", "timesys_ci", *connection_args(env), "upload", *upload_args(env)]
+    return [python, "-m", "timesys_ci", *connection_args(env), "upload", *upload_args(env, extra_env)]
 
 
 def write_output(name: str, value: str) -> None:
@@ -144,7 +178,9 @@ def write_output(name: str, value: str) -> None:
 def main() -> int:
     env = dict(os.environ)
     try:
-        argv = command(env)
+        kernel_env: dict[str, str] = {}
+        argv = command(env, kernel_env)
+        env.update(kernel_env)
         fail_build = boolean(env, "FAIL_BUILD", True)
     except InputError as exc:
         print(f"::error::{exc}")

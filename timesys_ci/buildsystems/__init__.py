@@ -38,7 +38,7 @@ class BuildArtifacts:
 
 @dataclass(frozen=True)
 class KernelTree:
-    """Where the kernel was built and its sources are: the evidence `timesys-ci kernel-triage` reads."""
+    """Where the kernel was built and its sources are: the evidence kernel triage reads."""
 
     build_dir: Optional[Path] = None
     source_dir: Optional[Path] = None
@@ -59,6 +59,8 @@ class KernelTree:
 
 KERNEL_BUILD_DIR_ENV = "TIMESYS_CI_KERNEL_BUILD_DIR"
 KERNEL_SOURCE_DIR_ENV = "TIMESYS_CI_KERNEL_SOURCE_DIR"
+KERNEL_CONFIG_ENV = "TIMESYS_CI_KERNEL_CONFIG"  # the .config for kernel triage when none is uploaded
+KERNEL_TRIAGE_ENV = "TIMESYS_CI_KERNEL_TRIAGE"  # no/0: the entries do not triage kernel CVEs
 
 
 def explicit_kernel_dir(env: "Mapping[str, str]", name: str) -> Optional[Path]:

@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
-from timesys_ci.buildsystems import KERNEL_BUILD_DIR_ENV, KERNEL_SOURCE_DIR_ENV, BuildSystemError, KernelTree
+from timesys_ci.buildsystems import (KERNEL_BUILD_DIR_ENV, KERNEL_CONFIG_ENV, KERNEL_SOURCE_DIR_ENV, KERNEL_TRIAGE_ENV,
+                                     BuildSystemError, KernelTree)
 from timesys_ci.buildsystems.buildroot import buildroot_upload_args, buildroot_upload_env, find_buildroot_kernel
-from timesys_ci.buildsystems.envargs import on_failure_mode
+from timesys_ci.buildsystems.envargs import on_failure_mode, parse_flag
 from timesys_ci.buildsystems.yocto import find_yocto_kernel, yocto_upload_args
 from timesys_ci.cli import exit_codes
 
@@ -51,9 +52,10 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--on-failure", choices=("fail", "warn"),
                         help="fail (default) or only warn when upload/gate fails (env TIMESYS_CI_ON_FAILURE)")
     parser.add_argument("--kernel-build-dir", type=Path, metavar="DIR",
-                        help=f"the kernel's build directory, for kernel-triage (env {KERNEL_BUILD_DIR_ENV})")
+                        help=f"the kernel's build directory, for kernel triage (env {KERNEL_BUILD_DIR_ENV}; "
+                             f"default: found in the build tree)")
     parser.add_argument("--kernel-source-dir", type=Path, metavar="DIR",
-                        help=f"the kernel source tree, for kernel-triage (env {KERNEL_SOURCE_DIR_ENV})")
+                        help=f"the kernel source tree, for kernel triage (env {KERNEL_SOURCE_DIR_ENV})")
 
 
 def kernel_environment(opts: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
@@ -65,28 +67,48 @@ def kernel_environment(opts: argparse.Namespace, env: Mapping[str, str]) -> dict
     return merged
 
 
-def _kernel_note(program: str, kernel: KernelTree, explicit: bool) -> None:
-    """Where the kernel evidence is. Upload does not triage kernel CVEs yet: say so instead of ignoring it."""
-    if kernel:
-        print(f"{program}: kernel evidence for `timesys-ci kernel-triage`: {' '.join(kernel.as_args())}"
-              + ("" if not explicit else " (not applied by upload; run kernel-triage on the saved report)"),
-              file=sys.stderr)
+def kernel_upload_args(program: str, args: list[str], kernel: KernelTree, env: Mapping[str, str]
+                       ) -> tuple[list[str], dict[str, str]]:
+    """The upload's kernel triage arguments (and environment) for the kernel the build left behind.
+
+    The .config goes as `--kernel-config` when discovery already uploads one; when only the
+    sources and a .config elsewhere remain (Yocto after `rm_work`), as `TIMESYS_CI_KERNEL_CONFIG`:
+    evidence for the triage, not uploaded.
+    """
+    if not parse_flag(env.get(KERNEL_TRIAGE_ENV) or "yes", KERNEL_TRIAGE_ENV):
+        return [], {}
+    if "--upload-only" in args and "--wait-timeout" not in args:
+        return [], {}  # no report to triage
+    if not kernel:
+        print(f"{program}: kernel triage: no kernel build directory or sources found; kernel CVEs are not triaged "
+              f"(name them with {KERNEL_BUILD_DIR_ENV} / {KERNEL_SOURCE_DIR_ENV})", file=sys.stderr)
+        return [], {}
+    # Found, not named: evidence that turns out unusable only warns (the gate then counts every kernel CVE).
+    flags = KernelTree(kernel.build_dir, kernel.source_dir).as_args() + ["--kernel-evidence-optional"]
+    extra: dict[str, str] = {}
+    config = kernel.config
+    if config is not None and "--kernel-config" not in args and (kernel.build_dir is None or
+                                                                config.parent != kernel.build_dir):
+        extra[KERNEL_CONFIG_ENV] = str(config)
+        print(f"{program}: kernel triage: the build directory is gone; evaluating {config} against the Kbuild "
+              f"Makefiles ({KERNEL_CONFIG_ENV})", file=sys.stderr)
+    return flags, extra
 
 
 def _run(program: str, on_failure_arg: Optional[str], print_args: bool,
          plan: Callable[[], tuple[list[str], dict[str, str]]],
-         kernel: Optional[Callable[[], KernelTree]] = None, kernel_explicit: bool = False) -> int:
+         kernel: Optional[Callable[[], KernelTree]] = None) -> int:
     env = os.environ
     on_failure = on_failure_arg or "fail"
     try:
         on_failure = on_failure_arg or on_failure_mode(env)
         args, extra_env = plan()
-        found = kernel() if kernel is not None and (print_args or kernel_explicit) else KernelTree()
+        if kernel is not None:
+            flags, kernel_env = kernel_upload_args(program, args, kernel(), env)
+            args, extra_env = args + flags, {**extra_env, **kernel_env}
     except BuildSystemError as exc:
         print(f"{program}: error: {exc}", file=sys.stderr)
         return finish(exit_codes.USAGE, on_failure, program)
-    if found:
-        _kernel_note(program, found, kernel_explicit)
     if print_args:
         print(json.dumps(args))
         return exit_codes.OK
@@ -104,17 +126,12 @@ def add_yocto_arguments(parser: argparse.ArgumentParser) -> None:
     _common_options(parser)
 
 
-def _explicit_kernel(env: Mapping[str, str]) -> bool:
-    return any((env.get(name) or "").strip() for name in (KERNEL_BUILD_DIR_ENV, KERNEL_SOURCE_DIR_ENV))
-
-
 def run_yocto(opts: argparse.Namespace) -> int:
     env = kernel_environment(opts, os.environ)
     return _run("timesys_ci yocto", opts.on_failure, opts.print_args, lambda: (
         yocto_upload_args(opts.build_dir, opts.image, os.environ, tmpdir=opts.tmpdir,
                           machine=opts.machine, manifest=opts.manifest), {}),
-        lambda: find_yocto_kernel(opts.build_dir, env, tmpdir=opts.tmpdir, machine=opts.machine),
-        _explicit_kernel(env))
+        lambda: find_yocto_kernel(opts.build_dir, env, tmpdir=opts.tmpdir, machine=opts.machine))
 
 
 def add_buildroot_arguments(parser: argparse.ArgumentParser) -> None:
@@ -140,7 +157,7 @@ def run_buildroot(opts: argparse.Namespace) -> int:
         return buildroot_upload_args(env), buildroot_upload_env(env)
 
     return _run("timesys_ci buildroot", opts.on_failure, opts.print_args, plan,
-                lambda: find_buildroot_kernel(_buildroot_env(opts)), _explicit_kernel(_buildroot_env(opts)))
+                lambda: find_buildroot_kernel(_buildroot_env(opts)))
 
 
 YOCTO_HELP = "Upload and gate a Yocto image's Vigiles manifest (meta-timesys) or SPDX."

@@ -33,6 +33,7 @@ GATE_FLAG_SETTINGS: tuple[tuple[str, str], ...] = (
     ("TIMESYS_CI_FILTER_RESULTS", "--filter-results"),
     ("TIMESYS_CI_UPLOAD_ONLY", "--upload-only"),
     ("TIMESYS_CI_LOCAL", "--local"),
+    ("TIMESYS_CI_APPLY_TRIAGE", "--apply-triage"),
 )
 
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import timesys
 from timesys_ci.cli import exit_codes
@@ -20,10 +22,13 @@ from timesys_ci.cli.render import to_json
 from timesys_ci.cli.runtime import command_line_of, compact, configured_client, emit, quiet
 from timesys_ci.cli.state import current_run
 from timesys_ci.gate.policy import GatePolicy, load_policy
+from timesys_ci.job.kernel_triage import (KernelTriageOptions, PreparedKernelTriage, filter_statements,
+                                          prepare_kernel_triage, saved_triage, triage_fetched_report)
 from timesys_ci.job.local import local_service
 from timesys_ci.job.manifest_check import CheckedManifest, check_manifest
 from timesys_ci.job.publish import STDOUT, OutputOptions, write_outputs
 from timesys_ci.job.upload import GateInputs, UploadOptions, check_baseline, evaluate_report, fetch_report, upload
+from timesys_ci.kernel.options import add_evidence_arguments, kernel_inputs
 from timesys_ci.outputs import github
 from timesys_ci.outputs.outcome import Scanned
 from timesys_ci.report import load_report, parse_report
@@ -70,6 +75,25 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
                      help="under GitHub Actions, do not print error annotations")
 
 
+def _add_kernel_triage_options(parser: argparse.ArgumentParser) -> None:
+    triage = add_evidence_arguments(
+        parser, config=False, spdx_flags=("--kernel-spdx",),
+        title="kernel triage: set aside kernel CVEs none of whose files was compiled (the --kernel-config above is "
+              "the .config evaluated against the Kbuild Makefiles when the build directory is gone)")
+    triage.add_argument("--kernel-data", type=Path, metavar="DIR",
+                        help="data dir whose vulnerability database has the Linux kernel CNA's programFiles "
+                             "(default: the embedded service's, --local-data with --local; `db update` fills it)")
+    triage.add_argument("--kernel-cve-records", type=Path, action="append", metavar="PATH",
+                        help="CVE JSON 5 records instead: a vulns.git or cvelistV5 checkout, a directory or a file "
+                             "(repeatable)")
+    triage.add_argument("--kernel-evidence-optional", action="store_true",
+                        help="evidence that cannot be read only warns and the gate runs untriaged (the Yocto and "
+                             "Buildroot entries pass it with the kernel directories they found)")
+    triage.add_argument("--apply-triage", action="store_true",
+                        help="write the set-aside CVEs' status to the service for this SBOM (not_affected, "
+                             "code_not_present, the evidence as the detail), so the dashboard agrees")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     upload_parser = subparsers.add_parser("upload", help=UPLOAD_HELP, description=UPLOAD_HELP + ".")
     # The upload options are those of `manifest upload`, from the command table: described once.
@@ -89,7 +113,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--require-fresh-db", action="store_true",
                      help="with --local: exit 2 instead of warning when the vulnerability data is only the bundled "
                           "sample or older than --max-db-age (nothing is uploaded)")
-    run.add_argument("--save-report", metavar="FILE", help="save the raw report JSON (for `timesys-ci gate`)")
+    run.add_argument("--save-report", metavar="FILE",
+                     help="save the report JSON (for `timesys-ci gate`), as kernel triage left it")
+    _add_kernel_triage_options(upload_parser)
     _add_gate_options(upload_parser)
     upload_parser.set_defaults(func=run_upload_command)
 
@@ -125,7 +151,8 @@ def _options(args: argparse.Namespace) -> tuple[str, UploadOptions]:
 #: Options that do nothing when no report is gated (`--upload-only` without `--wait-timeout`).
 _GATE_ONLY = ("fail_on", "fail_on_cvss", "fail_on_kev", "fail_on_epss", "cvss_version", "categories", "scope",
               "new_only", "baseline", "policy", "kev_catalog", "epss_scores", "sarif", "junit", "markdown",
-              "save_report")
+              "save_report", "kernel_build_dir", "kernel_source_dir", "kernel_spdx", "kernel_data", "kernel_cve_records",
+              "apply_triage", "kernel_evidence_optional")
 
 
 def check_combinations(args: argparse.Namespace, options: UploadOptions) -> None:
@@ -193,6 +220,28 @@ def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
         yield client
 
 
+def _kernel_triage(args: argparse.Namespace, options: UploadOptions) -> Optional[PreparedKernelTriage]:
+    """Kernel triage when kernel evidence is named (flags or TIMESYS_CI_KERNEL_*), read before the upload."""
+    uploaded = Path(args.arg_kernel_config) if args.arg_kernel_config else None
+    inputs = kernel_inputs(args, config=uploaded)
+    if not (inputs.build_dir or inputs.source_dir or inputs.spdx) or (options.upload_only and
+                                                                    options.wait_timeout is None):
+        given = [flag for flag, value in (("--apply-triage", args.apply_triage), ("--kernel-data", args.kernel_data),
+                                          ("--kernel-cve-records", args.kernel_cve_records),
+                                          ("--kernel-evidence-optional", args.kernel_evidence_optional)) if value]
+        if given:
+            raise UsageError(f"{given[0]} needs kernel evidence: --kernel-build-dir, --kernel-source-dir with "
+                             f"--kernel-config, or --kernel-spdx")
+        return None
+    if args.kernel_data is not None and args.kernel_cve_records:
+        raise UsageError("--kernel-data and --kernel-cve-records: give one source of kernel file data")
+    data_dir = args.kernel_data or (args.local_data if args.local else None) or local_data_dir()
+    return prepare_kernel_triage(KernelTriageOptions(
+        inputs, Path(data_dir), data_dir_given=args.kernel_data is not None,
+        cve_records=tuple(args.kernel_cve_records or ()), apply=args.apply_triage, uploaded_config=uploaded,
+        optional=args.kernel_evidence_optional))
+
+
 def run_upload_command(args: argparse.Namespace) -> int:
     policy = _policy(args)  # a bad policy fails before anything is sent
     text, options = _options(args)
@@ -200,6 +249,7 @@ def run_upload_command(args: argparse.Namespace) -> int:
     check_enrichment_files(policy, args)
     path = Path(args.arg_manifest)  # the table's dest for `manifest` (see Arg.dest)
     manifest = check_manifest(path, text)
+    kernel = _kernel_triage(args, options)
     _name_unnamed(manifest, options)
     outputs = _outputs(args)
     try:
@@ -221,13 +271,18 @@ def run_upload_command(args: argparse.Namespace) -> int:
                     emit(args, stored)
                 return exit_codes.OK
             local = getattr(args, "local_service", None)
+            triaged = triage_fetched_report(report, kernel, source=f"report of {path}",
+                                            manifest_token=result.get("manifest_token") or report.get("manifest_token"))
+            report = triaged.report
             parsed = parse_report(report, source=f"report of {path}",
                                   base_url=local.public_url if local else client.url)
             outcome = evaluate_report(parsed, GateInputs(policy, kev_catalog=args.kev_catalog,
                                                          epss_scores=args.epss_scores),
                                       manifest_path=str(path), scanned=_scanned(manifest),
-                                      notes=(local.browse_note(),) if local else (),
-                                      warnings=getattr(args, "db_warnings", ()))
+                                      notes=(*filter_statements(report, triaged.summary),
+                                             *((local.browse_note(),) if local else ())),
+                                      warnings=(*getattr(args, "db_warnings", ()), *triaged.warnings))
+            outcome = dataclasses.replace(outcome, kernel_triage=triaged.summary)
     except timesys.VigilesError as exc:
         # Only what exits 3 (service, network) may be softened, never our own input errors (2).
         if args.on_service_error == "warn" and exit_code_for(exc) == exit_codes.SERVICE:
@@ -255,6 +310,8 @@ def run_gate_command(args: argparse.Namespace) -> int:
     check_enrichment_files(policy, args)
     check_baseline(policy, None, online=False)
     report = load_report(args.report, base_url=args.base_url)
+    raw = json.loads(Path(args.report).read_text(encoding="utf-8"))  # load_report read it: it is valid JSON
+    triage = saved_triage(raw)
     scanned = Scanned(unknown_because="the report does not say; give --manifest-path to count them")
     if args.manifest_path:
         from timesys_ci.cli.runtime import read_input_text
@@ -262,6 +319,8 @@ def run_gate_command(args: argparse.Namespace) -> int:
         path = Path(args.manifest_path)
         scanned = _scanned(check_manifest(path, read_input_text(str(path), "manifest file")))
     outcome = evaluate_report(report, GateInputs(policy, kev_catalog=args.kev_catalog, epss_scores=args.epss_scores,
-                                                 online=False), manifest_path=args.manifest_path, scanned=scanned)
+                                                 online=False), manifest_path=args.manifest_path, scanned=scanned,
+                              notes=filter_statements(raw, triage))
+    outcome = dataclasses.replace(outcome, kernel_triage=triage)
     write_outputs(outcome, None, _outputs(args))
     return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED

@@ -6,51 +6,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.errors import UsageError
-from timesys_ci.gate.policy import load_policy
-from timesys_ci.job.local import cache_dir
-from timesys_ci.job.upload import GateInputs, evaluate_report
-from timesys_ci.kernel.discover import KernelInputs, LoadedEvidence, load_evidence
-from timesys_ci.kernel.records import RecordFiles, store_program_files
-from timesys_ci.kernel.triage import ProgramFiles, TriageResult, triage_report
-from timesys_ci.outputs.atomic import write_atomic
-from timesys_ci.report import ReportError, parse_report
+from timesys_ci.kernel.options import add_evidence_arguments, kernel_inputs
+
+if TYPE_CHECKING:  # the evaluators are loaded when the command runs, not at CLI start-up
+    from timesys_ci.kernel.discover import LoadedEvidence
+    from timesys_ci.kernel.records import FileData
+    from timesys_ci.kernel.triage import TriageResult
 
 HELP = "Set aside kernel CVEs whose affected files the build did not compile (offline)"
 STDOUT = "-"
-ENV_BUILD_DIR = "TIMESYS_CI_KERNEL_BUILD_DIR"
-ENV_SOURCE_DIR = "TIMESYS_CI_KERNEL_SOURCE_DIR"
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
 MAX_LISTED = 20
-
-
-def add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
-    """The kernel evidence flags (also for the build-system entries)."""
-    group = parser.add_argument_group("kernel evidence (what was compiled)")
-    group.add_argument("--kernel-build-dir", type=Path, metavar="DIR",
-                       help=f"the kernel's build directory with its .cmd files (env {ENV_BUILD_DIR})")
-    group.add_argument("--kernel-source-dir", type=Path, metavar="DIR",
-                       help=f"the kernel source tree (env {ENV_SOURCE_DIR}); with --kernel-config, the "
-                            "fallback when the build directory is gone")
-    group.add_argument("--kernel-config", type=Path, metavar="FILE", help="the kernel .config")
-    group.add_argument("--spdx", type=Path, metavar="FILE",
-                       help="Yocto SPDX (3 or 2.2) JSON listing the kernel's compiled sources")
-
-
-def kernel_inputs(args: argparse.Namespace, env: "os._Environ[str] | dict[str, str]" = os.environ) -> KernelInputs:
-    def given(flag: Optional[Path], name: str) -> Optional[Path]:
-        return flag if flag is not None else (Path(env[name]) if env.get(name, "").strip() else None)
-
-    return KernelInputs(build_dir=given(args.kernel_build_dir, ENV_BUILD_DIR),
-                        source_dir=given(args.kernel_source_dir, ENV_SOURCE_DIR),
-                        config=args.kernel_config, spdx=args.spdx)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -75,15 +48,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_kernel_triage)
 
 
-def _program_files(args: argparse.Namespace, stack: ExitStack) -> ProgramFiles:
+def _file_data(args: argparse.Namespace, stack: ExitStack) -> "FileData":
+    from timesys_ci.kernel.records import record_file_data, store_file_data
+    from timesys_ci.settings import local_data_dir
+
     if args.cve_records:
         if args.data:
             raise UsageError("--data and --cve-records: give one source of kernel file data")
-        return RecordFiles(args.cve_records)
-    return stack.enter_context(store_program_files(args.data or cache_dir() / "local-service"))
+        return record_file_data(args.cve_records)
+    return stack.enter_context(store_file_data(args.data or local_data_dir()))
 
 
 def _read_report(path: Path) -> Any:
+    from timesys_ci.report import ReportError
+
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -93,11 +71,19 @@ def _read_report(path: Path) -> Any:
 
 
 def run_kernel_triage(args: argparse.Namespace) -> int:
+    from timesys_ci.gate.policy import load_policy
+    from timesys_ci.job.upload import GateInputs, evaluate_report
+    from timesys_ci.kernel.discover import load_evidence
+    from timesys_ci.kernel.triage import triage_report
+    from timesys_ci.outputs.atomic import write_atomic
+    from timesys_ci.report import parse_report
+
     policy = load_policy(args.policy, args.pyproject, {"fail_on": args.fail_on})
     report = _read_report(args.report)
     loaded = load_evidence(kernel_inputs(args))
     with ExitStack() as stack:
-        result = triage_report(report, loaded.evidence, _program_files(args, stack), source=args.report.name)
+        data = _file_data(args, stack)
+        result = triage_report(report, loaded.evidence, data.program_files, source=args.report.name)
     outcome = evaluate_report(parse_report(result.report, source=args.report.name),
                               GateInputs(policy, online=False))
     if args.output:
@@ -109,29 +95,27 @@ def run_kernel_triage(args: argparse.Namespace) -> int:
     if args.json_file == STDOUT:
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
-        write_summary(result, loaded, outcome.passed, len(outcome.result.failing), sys.stdout)
+        write_summary(result, loaded, data.origin, outcome.passed, len(outcome.result.failing), sys.stdout)
     return exit_codes.OK if outcome.passed else exit_codes.GATE_FAILED
 
 
-def write_summary(result: TriageResult, loaded: LoadedEvidence, passed: bool, failing: int, out: TextIO) -> None:
-    counts = result.counts()
+def write_summary(result: "TriageResult", loaded: "LoadedEvidence", origin: str, passed: bool, failing: int,
+                  out: TextIO) -> None:
+    from timesys_ci.outputs.summary import kernel_triage_lines
+
     lines = ["Kernel CVE triage"]
-    lines += [f"  evidence: {info.describe()}" for info in result.evidence]
-    lines += [f"    note: {note}" for info in result.evidence for note in info.notes]
+    lines += [f"  {line}" for line in kernel_triage_lines(result.summary(origin), MAX_LISTED)]
     lines += [f"  not used: {note}" for note in loaded.notes if "kernel sources listed" not in note]
-    lines.append(f"  kernel CVEs matched: {counts['kernel_findings']} ({counts['triaged']} open, "
-                 f"{counts['already_resolved']} already fixed or triaged)")
-    lines.append(f"  set aside as not_affected (code_not_present): {counts['set_aside']}")
-    lines += _listed(result.set_aside)
-    lines.append(f"  kept: {len(result.kept)} (compiled {counts['compiled']}, undecided {counts['unknown']}, "
-                 f"no file data {counts['no_file_data']}, other kernel {counts['other_kernel']})")
-    lines += _listed(tuple(d for d in result.kept if d.outcome != "no_file_data"))
+    kept = tuple(d for d in result.kept if d.outcome != "no_file_data")
+    if kept:
+        lines.append("  kept, and why:")
+        lines += _listed([f"{d.cve_id} {d.package} {d.version}: {d.reason}" for d in kept])
     lines.append(f"Gate: {'PASS' if passed else 'FAIL'}" + ("" if passed else f" ({failing} failing)"))
     out.write("\n".join(lines) + "\n")
 
 
-def _listed(decisions: tuple) -> list[str]:
-    shown = [f"    {d.cve_id} {d.package} {d.version}: {d.reason}" for d in decisions[:MAX_LISTED]]
-    if len(decisions) > MAX_LISTED:
-        shown.append(f"    ... and {len(decisions) - MAX_LISTED} more (--json lists every one)")
+def _listed(rows: list[str]) -> list[str]:
+    shown = [f"    {row}" for row in rows[:MAX_LISTED]]
+    if len(rows) > MAX_LISTED:
+        shown.append(f"    ... and {len(rows) - MAX_LISTED} more (--json lists every one)")
     return shown

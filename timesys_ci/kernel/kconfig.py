@@ -39,7 +39,8 @@ class KernelConfig:
 
 
 def read_kernel_config(path: Path) -> KernelConfig:
-    text = read_bounded(path, MAX_CONFIG_BYTES)
+    """A .config named by the user (a symlink is followed) or found in a build tree."""
+    text = read_bounded(path, MAX_CONFIG_BYTES, follow_symlinks=True)
     if text is None:
         raise EvidenceError(f"{path}: cannot read the kernel config (missing, unreadable or over "
                             f"{MAX_CONFIG_BYTES // (1024 * 1024)} MiB)")

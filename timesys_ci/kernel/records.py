@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Optional, Sequence
 
 from timesys_ci.kernel.evidence import EvidenceError
 from timesys_ci.kernel.triage import ProgramFiles
@@ -72,21 +73,48 @@ class RecordFiles:
         return found
 
 
+@dataclass
+class FileData:
+    """The kernel CNA's `programFiles` and where they came from (`origin`); `missing` says why there are none."""
+
+    program_files: ProgramFiles
+    origin: str
+    missing: Optional[str] = None
+
+
+def _nothing(cve_ids: Iterable[str]) -> Mapping[str, Sequence[str]]:
+    return {}
+
+
 @contextmanager
-def store_program_files(data_dir: Path) -> Iterator[ProgramFiles]:
-    """`VulnStore.program_files` of the database in a data directory."""
+def store_file_data(data_dir: Path, *, required: bool = True, flag: str = "--data") -> Iterator[FileData]:
+    """`VulnStore.program_files` of the database in a data directory (what `db update` fills).
+
+    A data dir without a database is an error when `required`; otherwise the file data is
+    empty and `missing` says so (the caller shows it: every kernel CVE then stays).
+    """
     path = Path(data_dir) / STORE_FILE
-    try:
-        from timesys_ci.vulndb.store import VulnStore  # type: ignore[import-not-found]
-    except ImportError:
-        VulnStore = None  # noqa: N806 - the class, when this version has it
-    if VulnStore is None or not hasattr(VulnStore, "program_files"):
-        raise EvidenceError(f"--data {data_dir}: this version's vulnerability database has no kernel file data; "
-                            "name CVE records with --cve-records")
     if not path.is_file():
-        raise EvidenceError(f"--data {data_dir}: no vulnerability database ({STORE_FILE}); run `timesys-ci db update`")
-    store = VulnStore(path)
+        missing = f"no vulnerability database ({STORE_FILE}) in {data_dir}; run `timesys-ci db update`"
+        if required:
+            raise EvidenceError(f"{flag} {data_dir}: {missing}")
+        yield FileData(_nothing, f"{data_dir} (no vulnerability database)", missing)
+        return
+    from timesys_ci.vulndb.errors import VulnDataError
+    from timesys_ci.vulndb.store import VulnStore
+
     try:
-        yield store.program_files
+        store = VulnStore(path)
+    except VulnDataError as exc:
+        raise EvidenceError(f"{flag} {data_dir}: {exc}") from None
+    try:
+        yield FileData(store.program_files, f"the vulnerability database {path}")
     finally:
         store.close()
+
+
+def record_file_data(paths: Iterable[Path]) -> FileData:
+    """`--cve-records`: the records found under the paths."""
+    paths = tuple(Path(path) for path in paths)
+    files = RecordFiles(paths)
+    return FileData(files, f"{len(files)} CVE record file(s) under " + ", ".join(str(path) for path in paths))

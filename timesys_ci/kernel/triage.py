@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Sequence
 from timesys_ci.gate.evaluate import NEVER_FAIL_STATUSES
 from timesys_ci.kernel.evidence import EvidenceInfo, EvidenceSet, FileVerdict
 from timesys_ci.kernel.paths import kernel_path, major_minor
+from timesys_ci.outputs.outcome import KernelTriage, SetAsideCve
 from timesys_ci.report import AFFECTED_CATEGORIES, Finding, parse_report
 
 ProgramFiles = Callable[[Iterable[str]], Mapping[str, Sequence[str]]]
@@ -77,6 +78,14 @@ class TriageResult:
         for decision in self.decisions:
             counts[decision.outcome] += 1
         return counts
+
+    def summary(self, file_data: str, *, applied: Optional[int] = None) -> KernelTriage:
+        """What the outputs show (`GateOutcome.kernel_triage`)."""
+        evidence = [info.describe() for info in self.evidence]
+        evidence += [f"{info.kind}: {note}" for info in self.evidence for note in info.notes]
+        return KernelTriage(self.counts(), tuple(evidence), file_data,
+                            tuple(SetAsideCve(d.package, d.version, d.cve_id, d.reason) for d in self.set_aside),
+                            applied)
 
     def to_json(self) -> dict[str, Any]:
         return {"schema": "timesys-ci/kernel-triage", "version": 1, "counts": self.counts(),

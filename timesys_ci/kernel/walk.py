@@ -87,13 +87,15 @@ def walk_files(root: Path, wanted: Callable[[str], bool], report: WalkReport,
                 yield relative, entry
 
 
-def read_bounded(path: "Path | str", limit: int = MAX_FILE_BYTES) -> Optional[str]:
+def read_bounded(path: "Path | str", limit: int = MAX_FILE_BYTES, *, follow_symlinks: bool = False) -> Optional[str]:
     """The file's text (UTF-8, bad bytes replaced), or None when it is larger than `limit` or unreadable.
 
-    Symlinks are not followed; a file that grows while being read is cut at the limit and rejected.
+    Symlinks are not followed (only `follow_symlinks` for a file the user named: Yocto's config links);
+    a file that grows while being read is cut at the limit and rejected.
     """
+    nofollow = 0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, os.O_RDONLY | nofollow | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
     try:

@@ -47,7 +47,8 @@ def format_output(name: str, value: str) -> str:
 def step_outputs(
     outcome: GateOutcome, *, sarif_file: Optional[str] = None, json_file: Optional[str] = None
 ) -> Dict[str, str]:
-    """Step outputs: report-url, tokens, counts by category and severity, gate, files."""
+    """Step outputs: report-url, tokens, counts by category and severity, gate, kernel CVEs set aside by kernel
+    triage (empty without it), files."""
     outputs: Dict[str, str] = {
         "report-url": outcome.summary.report_url or "",
         "manifest-token": outcome.summary.manifest_token or "",
@@ -57,6 +58,8 @@ def step_outputs(
     }
     for name, count in list(outcome.result.counts_by_category.items()) + list(outcome.result.counts_by_severity.items()):
         outputs[name] = str(count)
+    triage = outcome.kernel_triage
+    outputs["kernel-set-aside"] = str(triage.counts.get("set_aside", 0)) if triage is not None else ""
     outputs["sarif-file"] = sarif_file or ""
     outputs["json-file"] = json_file or ""
     return outputs

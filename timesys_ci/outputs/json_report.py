@@ -51,6 +51,7 @@ def gate_result_document(outcome: GateOutcome) -> Dict[str, Any]:
         "unused_waivers": [_waiver(waiver) for waiver in result.unused_waivers],
         "warnings": list(outcome.warnings),
         "notes": list(outcome.notes),
+        "kernel_triage": None if outcome.kernel_triage is None else outcome.kernel_triage.as_dict(),
     }
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 from timesys_ci.gate.evaluate import NOT_NEW_NOTE, FindingVerdict, GateResult
 from timesys_ci.gate.policy import GatePolicy
@@ -80,6 +80,61 @@ class Scanned:
 
 
 @dataclass(frozen=True)
+class SetAsideCve:
+    """A kernel CVE that kernel triage set aside: none of its files was compiled."""
+
+    package: str
+    version: str
+    cve_id: str
+    reason: str  # "not compiled: block/partitions/mac.c (no .o.cmd for block/partitions/mac.o)"
+
+
+@dataclass(frozen=True)
+class KernelTriage:
+    """What kernel triage (`timesys_ci.kernel`) did to the report before the gate, for every output."""
+
+    counts: Mapping[str, int]  # TriageResult.counts(): kernel_findings, set_aside, compiled, ...
+    evidence: Tuple[str, ...] = ()  # one line per evidence kind used
+    file_data: str = ""  # where the Linux kernel CNA's programFiles came from
+    set_aside: Tuple[SetAsideCve, ...] = ()
+    applied: Optional[int] = None  # statuses written to the service (--apply-triage); None: not asked
+
+    @property
+    def keys(self) -> FrozenSet[Tuple[str, str]]:
+        return frozenset((cve.package, cve.cve_id) for cve in self.set_aside)
+
+    def headline(self) -> str:
+        """`812 kernel CVE(s) matched, 590 set aside as not_affected (code_not_present): none of their files was
+        compiled`."""
+        counts = self.counts
+        return (f"{counts.get('kernel_findings', 0)} kernel CVE(s) matched, {counts.get('set_aside', 0)} set aside "
+                f"as not_affected (code_not_present): none of their files was compiled")
+
+    def kept(self) -> str:
+        counts = self.counts
+        kept = sum(counts.get(name, 0) for name in ("compiled", "unknown", "no_file_data", "other_kernel"))
+        return (f"{kept} (compiled {counts.get('compiled', 0)}, undecided {counts.get('unknown', 0)}, "
+                f"no file data {counts.get('no_file_data', 0)}, evidence for another kernel "
+                f"{counts.get('other_kernel', 0)}); {counts.get('already_resolved', 0)} already fixed or triaged before")
+
+    def written(self) -> str:
+        if self.applied is None:
+            return "statuses not written to the service (--apply-triage writes them)"
+        return f"{self.applied} status(es) written to the service (--apply-triage)"
+
+    def lines(self) -> List[str]:
+        """The facts every human-readable output shows, one per line."""
+        return [self.headline(), f"kept: {self.kept()}", *(f"evidence: {line}" for line in self.evidence),
+                *([f"file data: {self.file_data}"] if self.file_data else [])]
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"counts": dict(self.counts), "evidence": list(self.evidence), "file_data": self.file_data,
+                "applied": self.applied,
+                "set_aside": [{"package": cve.package, "version": cve.version, "cve_id": cve.cve_id,
+                               "reason": cve.reason} for cve in self.set_aside]}
+
+
+@dataclass(frozen=True)
 class GateOutcome:
     summary: ReportSummary
     result: GateResult
@@ -91,6 +146,8 @@ class GateOutcome:
     warnings: Tuple[str, ...] = ()
     #: Facts worth a line (how to browse a --local report...): the summary and Markdown show them.
     notes: Tuple[str, ...] = ()
+    #: Kernel CVEs set aside before the gate because none of their files was compiled; None: no kernel triage.
+    kernel_triage: Optional[KernelTriage] = None
 
     @property
     def set_aside(self) -> Tuple[FindingVerdict, ...]:

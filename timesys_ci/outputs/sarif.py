@@ -4,7 +4,9 @@
   (the score as a string, which GitHub maps to its severity levels) and tags.
 * One result per affected finding the gate looked at (failing, passing,
   waived, filtered). Triage-ignored and fixed/whitelisted findings are left
-  out: they are not problems to show.
+  out: they are not problems to show. Kernel CVEs that kernel triage set aside
+  (none of their files compiled) are shown, suppressed with the reason, so
+  code scanning records why they closed.
 * `level`: "error" when the finding fails the gate; otherwise "warning" for
   high/critical and "note" for the rest. Waived findings carry an accepted
   external suppression with the waiver's reason.
@@ -61,7 +63,9 @@ def manifest_uri(manifest_path: Optional[Union[str, Path]], repo_root: Optional[
 
 
 def sarif_document(outcome: GateOutcome, *, repo_root: Optional[Union[str, Path]] = None) -> Dict[str, Any]:
-    shown = [v for v in _ordered(outcome) if v.outcome in _SHOWN]
+    set_aside = {(cve.package, cve.cve_id): cve.reason
+                 for cve in (outcome.kernel_triage.set_aside if outcome.kernel_triage else ())}
+    shown = [v for v in _ordered(outcome) if v.outcome in _SHOWN or v.finding.key in set_aside]
     rules: List[Dict[str, Any]] = []
     rule_index: Dict[str, int] = {}
     for verdict in shown:
@@ -80,7 +84,7 @@ def sarif_document(outcome: GateOutcome, *, repo_root: Optional[Union[str, Path]
         },
         # GitHub keeps one analysis per category: one per manifest name.
         "automationDetails": {"id": f"{TOOL_NAME}/{outcome.title}/"},
-        "results": [_result(v, rule_index[v.finding.cve_id], uri) for v in shown],
+        "results": [_result(v, rule_index[v.finding.cve_id], uri, set_aside.get(v.finding.key)) for v in shown],
     }
     properties = {key: value for key, value in (
         ("manifestToken", outcome.summary.manifest_token),
@@ -89,6 +93,8 @@ def sarif_document(outcome: GateOutcome, *, repo_root: Optional[Union[str, Path]
         ("gate", outcome.gate),
         ("packagesScanned", outcome.scanned.coverage.scanned if outcome.scanned.coverage else None),
     ) if value}
+    if outcome.kernel_triage is not None:
+        properties["kernelTriage"] = {"setAside": len(set_aside), "counts": dict(outcome.kernel_triage.counts)}
     run["properties"] = properties
     return {"$schema": SARIF_SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
@@ -124,11 +130,15 @@ def _rule(verdict: FindingVerdict) -> Dict[str, Any]:
     }
 
 
-def _result(verdict: FindingVerdict, index: int, uri: str) -> Dict[str, Any]:
+def _result(verdict: FindingVerdict, index: int, uri: str, set_aside: Optional[str] = None) -> Dict[str, Any]:
+    """`set_aside`: the kernel triage reason when kernel triage set the finding aside."""
     f = verdict.finding
     message = f"{f.package} {f.version} is affected by {f.cve_id} ({verdict.gate_severity}); {fix_text(f)}."
     detail = verdict_detail(verdict)
-    if detail:
+    if set_aside is not None:
+        message = (f"{f.cve_id} in {f.package} {f.version} was set aside by kernel triage as not_affected "
+                   f"(code_not_present): {set_aside}.")
+    elif detail:
         message += f" Gate: {verdict.outcome} ({detail})."
     result: Dict[str, Any] = {
         "ruleId": f.cve_id,
@@ -154,6 +164,11 @@ def _result(verdict: FindingVerdict, index: int, uri: str) -> Dict[str, Any]:
         result["suppressions"] = [
             {"kind": "external", "status": "accepted", "justification": verdict_detail(verdict)}
         ]
+    if set_aside is not None:
+        result["level"] = "note"
+        result["properties"]["gate"] = "set_aside"
+        result["suppressions"] = [{"kind": "external", "status": "accepted",
+                                   "justification": f"kernel triage, code_not_present: {set_aside}"}]
     return result
 
 

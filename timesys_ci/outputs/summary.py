@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable, List, Mapping
 
-from timesys_ci.outputs.outcome import GateOutcome, fix_text, score_text, verdict_detail
+from timesys_ci.outputs.outcome import GateOutcome, KernelTriage, fix_text, score_text, verdict_detail
 
 _RED, _GREEN, _YELLOW, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
 
@@ -25,6 +25,10 @@ def render_summary(outcome: GateOutcome, *, color: bool = False) -> str:
     if outcome.baseline is not None:
         lines.append(f"  baseline: {outcome.baseline.describe()}; {len(outcome.set_aside)} finding(s) set aside "
                      f"as not new")
+    if outcome.kernel_triage is not None:
+        triage = outcome.kernel_triage
+        lines.append(f"  kernel triage: {triage.headline()}")
+        lines += [f"    {line}" for line in kernel_triage_lines(triage, written=True)[1:]]
     lines.append("  by category: " + _pairs(result.counts_by_category))
     lines.append("  by severity (affected): " + _pairs(result.counts_by_severity))
     if result.failing:
@@ -60,6 +64,18 @@ def verdict_line(outcome: GateOutcome, paint: Callable[[str, str], str] = lambda
     if outcome.passed:
         return paint(f"Gate: PASS (fail-on {outcome.policy.fail_on})", _GREEN)
     return paint(f"Gate: FAIL, {len(result.failing)} finding(s) (fail-on {outcome.policy.fail_on})", _RED)
+
+
+def kernel_triage_lines(triage: KernelTriage, listed: int = 10, *, written: bool = False) -> List[str]:
+    """The triage's facts (`written`: and whether the statuses went to the service) and the first `listed`
+    set-aside CVEs with their reason (kernel-triage and upload)."""
+    lines = triage.lines() + ([triage.written()] if written else [])
+    if triage.set_aside:
+        lines.append("set aside:")
+        lines += [f"  {cve.cve_id} {cve.package} {cve.version}: {cve.reason}" for cve in triage.set_aside[:listed]]
+        if len(triage.set_aside) > listed:
+            lines.append(f"  ... and {len(triage.set_aside) - listed} more (--json lists every one)")
+    return lines
 
 
 def _pairs(counts: Mapping[str, int]) -> str:

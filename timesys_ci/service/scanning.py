@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from timesys_ci.sbom import Sbom, SbomError, load_sbom
 from timesys_ci.service.errors import ServiceError
+from timesys_ci.service.filters import filters_statement
 from timesys_ci.service.storage import Storage, new_token, now
 from timesys_ci.vulndb.match import record_products
 from timesys_ci.vulndb.merge import display_record
@@ -140,6 +141,7 @@ def report_body(storage: Storage, manifest: Mapping[str, Any], group: sqlite3.Ro
         "group_path": f"/groups/{group['token']}",
         "product_path": f"/groups/{group['token']}",
         "filtered": filtered,
+        "filters": filters_statement(manifest, filtered=filtered),  # what was done with the filter inputs
         "counts": result["counts"],
         "cves": result["cves"],
         "vuln_data": data,

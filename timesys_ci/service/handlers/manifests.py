@@ -14,6 +14,7 @@ from timesys_ci.service import access
 from timesys_ci.service.context import Context, FileResult
 from timesys_ci.service.errors import ServiceError, bad_request
 from timesys_ci.service.exports import ExportError, convert_manifest, exported_report
+from timesys_ci.service.filters import restated
 from timesys_ci.service.handlers import shapes
 from timesys_ci.service.scanning import (manifest_document, parse_manifest, report_body, scan_and_store,
                                          with_extra_fields)
@@ -187,7 +188,8 @@ def get_latest_report(ctx: Context) -> Any:
     report = ctx.storage.latest_report(manifest["token"])
     if report is None:
         raise ServiceError(404, f"SBOM {manifest['token']!r} has no report yet (uploaded with upload_only?)")
-    return with_extra_fields(ctx.storage, json.loads(report["body"]), ctx.many("with_field"))
+    body = restated(json.loads(report["body"]), filtered=ctx.flag("filtered"))
+    return with_extra_fields(ctx.storage, body, ctx.many("with_field"))
 
 
 def set_custom_score(ctx: Context) -> Any:
