@@ -1,9 +1,7 @@
-"""`timesys-ci upload` and `timesys-ci gate` end to end: subprocesses against the local service."""
+"""`timesys-ci upload` and `timesys-ci gate` end to end, through `main(argv)`, against the local service."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any

@@ -1,4 +1,4 @@
-"""`python -m timesys_ci service ...` as subprocesses: start/stop, add-user, import-vulns."""
+"""`python -m timesys_ci service ...`: start/stop (a subprocess), add-user, import-vulns (in-process)."""
 from __future__ import annotations
 
 import gzip

@@ -24,6 +24,7 @@ import requests
 
 from timesys.core import signing
 
+from .cli_helpers import run_cli
 from .support.hostile import HEARTBEAT, heartbeat, signed_call, upload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,9 +60,9 @@ def test_kill_during_concurrent_uploads_loses_nothing_acknowledged(tmp_path: Pat
     keys = []
     for index in range(3):
         key = tmp_path / f"key{index}.json"
-        subprocess.run([sys.executable, "-m", "timesys_ci", "service", "add-user", f"u{index}@example.com", "--data",
-                        str(data), "--key-file", str(key), "--url", "http://127.0.0.1:1"],
-                       check=True, env=ENV, capture_output=True)
+        added = run_cli("service", "add-user", f"u{index}@example.com", "--data", str(data), "--key-file", str(key),
+                        "--url", "http://127.0.0.1:1", home=tmp_path)
+        assert added.returncode == 0, added.stderr
         keys.append(key)
     small, big = _manifest(8), _manifest(400)
     acknowledged: list[tuple[str, bool]] = []  # (manifest token, upload_only)

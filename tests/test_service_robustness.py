@@ -14,6 +14,7 @@ import requests
 import timesys
 from timesys.core import endpoints
 
+from .cli_helpers import run_cli
 from .conftest import LocalVigiles
 from .support.hostile import signed_post
 
@@ -138,8 +139,9 @@ def test_killed_service_loses_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data"
     key = tmp_path / "key.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "timesys_ci", "service", "add-user", "k@example.com", "--data", str(data),
-                    "--key-file", str(key), "--url", "http://127.0.0.1:1"], check=True, env=env, capture_output=True)
+    added = run_cli("service", "add-user", "k@example.com", "--data", str(data), "--key-file", str(key),
+                    "--url", "http://127.0.0.1:1", home=tmp_path)
+    assert added.returncode == 0, added.stderr
     process = subprocess.Popen([sys.executable, "-m", "timesys_ci", "service", "start", "--data", str(data),
                                 "--port", "0", "--print-url"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=env, text=True)
