@@ -1,12 +1,19 @@
-"""Running `python -m timesys_ci` as a subprocess against a Vigiles service, for the CLI tests.
+"""Running the CLI for the tests: `main(argv)` in this process (fast), or `python -m timesys_ci` as a subprocess.
 
-`service` is the one fixture to change when the local Vigiles service arrives: today it
-is a `ScriptedServer` (records every request, answers what the test scripts). Every run
-checks that the API key appears in neither stdout nor stderr.
+`run_cli` runs in-process by default, as a fresh process would see it: a clean environment (no VIGILES_*,
+proxies...), HOME and the working directory in a tmp dir, no terminal, empty stdin, stdout as bytes, and
+other libraries' log warnings on stderr (no root handlers). Its clock is an `InstantClock` (real time, but
+sleeping returns at once): retry back-off and `--wait-timeout` polling never really wait. `process=True` starts a real `python -m timesys_ci` instead:
+only for what needs a process (entry points, the exit status the OS sees, signals). Every run checks that
+the API key appears in neither stdout nor stderr.
+
+`service` is a `ScriptedServer` (records every request, answers what the test scripts).
 """
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -17,7 +24,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from timesys_ci.cli import main
+from timesys_ci.clock import Clock
+
 from .conftest import DEMO_EMAIL, DEMO_KEY
+from .support.clock import InstantClock
 from .support.scripted_server import Answer, Recorded, ScriptedServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -55,14 +66,47 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*argv: str, home: Path, env: Optional[dict[str, str]] = None, secret: str = DEMO_KEY) -> Run:
+def run_cli(*argv: str, home: Path, env: Optional[dict[str, str]] = None, secret: str = DEMO_KEY,
+            clock: Optional[Clock] = None, process: bool = False) -> Run:
+    """The CLI with `argv`, in-process (default; `clock` defaults to a new `InstantClock`) or as a subprocess."""
     environment = clean_env(home, **(env or {}))
-    completed = subprocess.run([sys.executable, "-m", "timesys_ci", *argv], capture_output=True, env=environment,
-                               cwd=str(home), timeout=120)
-    run = Run(list(argv), completed.returncode, completed.stdout, completed.stderr.decode("utf-8", "replace"))
-    assert secret.encode() not in completed.stdout, "API key on stdout"
+    if process:
+        assert clock is None, "a subprocess runs on the real clock"
+        completed = subprocess.run([sys.executable, "-m", "timesys_ci", *argv], capture_output=True, env=environment,
+                                   cwd=str(home), timeout=120)
+        run = Run(list(argv), completed.returncode, completed.stdout, completed.stderr.decode("utf-8", "replace"))
+    else:
+        run = run_in_process(list(argv), environment, home, clock if clock is not None else InstantClock())
+    assert secret.encode() not in run.stdout_bytes, "API key on stdout"
     assert secret not in run.stderr, "API key on stderr"
     return run
+
+
+def run_in_process(argv: list[str], environ: dict[str, str], cwd: Path, clock: Clock) -> Run:
+    """`main(argv)` with this environment, working directory and clock, its streams captured; all restored after."""
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    stderr = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace", write_through=True)
+    stdin = io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8")
+    saved_environ, saved_cwd, saved_streams = dict(os.environ), os.getcwd(), (sys.stdin, sys.stdout, sys.stderr)
+    root = logging.getLogger()
+    saved_handlers = root.handlers[:]
+    try:
+        os.environ.clear()
+        os.environ.update(environ)
+        os.chdir(cwd)
+        sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
+        root.handlers = []  # as in a new process: warnings of loggers without a handler go to stderr (lastResort)
+        try:
+            code = main(argv, clock=clock)
+        except SystemExit as exc:  # what a process would exit with
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        root.handlers = saved_handlers
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environ)
+    return Run(argv, code, stdout.buffer.getvalue(), stderr.buffer.getvalue().decode("utf-8", "replace"))
 
 
 @dataclass
@@ -83,8 +127,8 @@ class Service:
     def requests(self) -> list[Recorded]:
         return self.server.requests
 
-    def run(self, *argv: str, env: Optional[dict[str, str]] = None) -> Run:
-        return run_cli("-k", str(self.key_file), *argv, home=self.home, env=env)
+    def run(self, *argv: str, env: Optional[dict[str, str]] = None, clock: Optional[Clock] = None) -> Run:
+        return run_cli("-k", str(self.key_file), *argv, home=self.home, env=env, clock=clock)
 
 
 def write_key(path: Path, server_url: Optional[str], key_member: str = "organization_key") -> Path:

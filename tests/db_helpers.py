@@ -3,37 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Optional
 
-from .support.feed_mirror import EPOCH, FeedMirror, cve5_day, cve5_records
+from .support.clock import EPOCH, FakeClock
+from .support.feed_mirror import FeedMirror, cve5_day, cve5_records
 from timesys_ci.vulndb import dbfile
-from timesys_ci.vulndb.feeds.http import Clock
 from timesys_ci.vulndb.state import SourceState, load_states
 from timesys_ci.vulndb.update import UpdateOptions, UpdateSummary, update
-
-
-class FakeClock(Clock):
-    """Time moves only when the code sleeps (or the test says so): nothing really waits."""
-
-    def __init__(self, start: datetime = EPOCH) -> None:
-        self.start = start
-        self.elapsed = 0.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=self.elapsed)
-
-    def monotonic(self) -> float:
-        return self.elapsed
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.elapsed += seconds
-
-    def advance(self, **delta: float) -> None:
-        self.elapsed += timedelta(**delta).total_seconds()
 
 
 def run_update(mirror: FeedMirror, data: Path, clock: FakeClock, **options: Any) -> UpdateSummary:

@@ -66,16 +66,12 @@ def test_update_status_export_import_through_main(mirror: FeedMirror, tmp_path: 
     assert "imported from vulndb.zip" in human and "freshness: ok" in human and "nvd" in human
 
 
-def test_an_unreachable_feed_exits_3_after_retries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    from timesys_ci.vulndb import commands
+def test_an_unreachable_feed_exits_3_after_retries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from .support.clock import FakeClock
 
-    from .db_helpers import FakeClock
-
-    clock = FakeClock()
-    monkeypatch.setattr(commands, "CLOCK", clock)  # the back-off is real, the waiting is not
+    clock = FakeClock()  # the back-off is real, the waiting is not
     code = main(["db", "update", "--data", str(tmp_path), "--source", "kev", "--feed-url",
-                 "kev=http://127.0.0.1:9/kev.json"])
+                 "kev=http://127.0.0.1:9/kev.json"], clock=clock)
     err = capsys.readouterr().err
     assert code == 3 and "timesys-ci: error: 127.0.0.1:9/kev.json" in err and len(clock.sleeps) == 5
     assert err.count("retrying in") == 5  # one warning line per retry

@@ -66,8 +66,10 @@ def home(tmp_path: Path) -> Path:
 
 
 def yocto(build: Path, home: Path, account: Account, **env: str) -> Run:
+    """The hook's entry point as a process (it starts `python -m timesys_ci upload`, whose output is the test's)."""
     return run_cli("yocto", "--build-dir", str(build), "--image", IMAGE, home=home, secret=account.api_key,
-                   env={"VIGILES_KEY_FILE": str(account.key_file), "TIMESYS_CI_JSON": str(home / "gate.json"), **env})
+                   env={"VIGILES_KEY_FILE": str(account.key_file), "TIMESYS_CI_JSON": str(home / "gate.json"), **env},
+                   process=True)
 
 
 @pytest.fixture

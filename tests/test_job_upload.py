@@ -1,9 +1,7 @@
-"""`timesys-ci upload` and `timesys-ci gate` end to end: subprocesses against the local service."""
+"""`timesys-ci upload` and `timesys-ci gate` end to end, through `main(argv)`, against the local service."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -13,9 +11,11 @@ import pytest
 
 import timesys
 from timesys.core import endpoints
+from timesys_ci.job.upload import POLL_INTERVAL
 
 from .cli_helpers import REPO_ROOT, run_cli
 from .conftest import LocalVigiles
+from .support.clock import FakeClock
 from .support.github_files import parse_github_output
 from .support.scripted_server import ScriptedServer
 
@@ -30,9 +30,10 @@ def user(local_vigiles: LocalVigiles, tmp_path: Path) -> dict[str, Any]:
             "secret": json.loads(key_file.read_text())["organization_key"], "key_file": key_file}
 
 
-def upload(user: dict[str, Any], *args: str, env: dict[str, str] | None = None) -> Any:
+def upload(user: dict[str, Any], *args: str, env: dict[str, str] | None = None,
+           clock: FakeClock | None = None) -> Any:
     return run_cli("upload", str(EXAMPLE), *args, home=user["home"], env={**user["env"], **(env or {})},
-                   secret=user["secret"])
+                   secret=user["secret"], clock=clock)
 
 
 def test_gate_fails_on_high_by_default(user: dict[str, Any]) -> None:
@@ -115,28 +116,27 @@ def test_service_down_fails_or_warns(tmp_path: Path) -> None:
 
 
 def test_upload_only_then_wait_for_the_report(user: dict[str, Any], local_vigiles: LocalVigiles) -> None:
-    """The report appears later (here: someone rescans); --wait-timeout waits for it, then gates."""
+    """The report appears later (here: someone rescans while the CLI waits); --wait-timeout waits, then gates."""
     client = timesys.LLAPI(key_file_path=user["key_file"])
 
-    def rescan_when_stored() -> None:
-        for _ in range(100):
-            stored = endpoints.MANIFESTS_LIST.call(client)
-            if stored:
-                time.sleep(1)
-                endpoints.MANIFEST_RESCAN.call(client, manifest_token=stored[0]["manifest_token"], rescan_only=True,
+    class RescannedWhileWaiting(FakeClock):
+        def sleep(self, seconds: float) -> None:
+            super().sleep(seconds)
+            if len(self.sleeps) == 2:  # two polls found no report yet
+                [stored] = endpoints.MANIFESTS_LIST.call(client)
+                endpoints.MANIFEST_RESCAN.call(client, manifest_token=stored["manifest_token"], rescan_only=True,
                                                filter_results=False)
-                return
-            time.sleep(0.2)
 
-    scanner = threading.Thread(target=rescan_when_stored)
-    scanner.start()
-    run = upload(user, "--upload-only", "--wait-timeout", "60", "--fail-on", "critical")
-    scanner.join()
+    clock = RescannedWhileWaiting()
+    run = upload(user, "--upload-only", "--wait-timeout", "60", "--fail-on", "critical", clock=clock)
     assert run.returncode == 1 and "Gate: FAIL, 1 finding(s) (fail-on critical)" in run.stdout
+    assert clock.sleeps == [POLL_INTERVAL, POLL_INTERVAL]  # it polled until the report was there
     only = upload(user, "--upload-only", "--json")
     assert only.returncode == 0 and only.json()["manifest_token"].startswith("M")
-    timeout = upload(user, "--upload-only", "--wait-timeout", "1")
+    waited = FakeClock()
+    timeout = upload(user, "--upload-only", "--wait-timeout", "12", clock=waited)
     assert timeout.returncode == 3 and "no report for SBOM" in timeout.error_line
+    assert sum(waited.sleeps) == 12 and len(waited.sleeps) == -(-12 // POLL_INTERVAL)  # waited out the timeout
 
 
 def test_new_only_against_the_previous_upload(user: dict[str, Any], local_vigiles: LocalVigiles) -> None:

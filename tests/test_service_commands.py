@@ -1,4 +1,4 @@
-"""`python -m timesys_ci service ...` as subprocesses: start/stop, add-user, import-vulns."""
+"""`python -m timesys_ci service ...`: start/stop (a subprocess), add-user, import-vulns (in-process)."""
 from __future__ import annotations
 
 import gzip
@@ -15,6 +15,8 @@ from pathlib import Path
 import timesys
 from timesys.core import endpoints
 
+from .cli_helpers import Run, run_cli
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "vulndb"
 NVD = FIXTURES / "nvd"
@@ -22,29 +24,29 @@ REPO_ROOT_EXAMPLE = ROOT / "examples" / "core-image-minimal.vigiles.json"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "timesys_ci", *args], capture_output=True, text=True, env=ENV,
-                            timeout=120)
+def run(*args: str, home: Path, check: bool = True) -> Run:
+    """`main(argv)` in-process (the subprocesses are the tests of `service start` and of a missing extra)."""
+    result = run_cli(*args, home=home)
     if check and result.returncode != 0:
         raise AssertionError(result.stderr)
     return result
 
 
-def test_help_for_every_service_command() -> None:
+def test_help_for_every_service_command(tmp_path: Path) -> None:
     for words in (["service"], ["service", "start"], ["service", "add-user"], ["service", "import-vulns"]):
-        assert run(*words, "--help").stdout.startswith("usage:")
+        assert run(*words, "--help", home=tmp_path).stdout.startswith("usage:")
 
 
 def test_add_user_writes_a_private_groups_key_file(tmp_path: Path) -> None:
     key = tmp_path / "keys" / "linuxlink_key"
     out = run("service", "add-user", "dev@example.com", "--data", str(tmp_path / "d"), "--key-file", str(key),
-              "--url", "http://127.0.0.1:8123/")
+              "--url", "http://127.0.0.1:8123/", home=tmp_path)
     content = json.loads(key.read_text())
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert content["server_url"] == "http://127.0.0.1:8123" and content["email"] == "dev@example.com"
     assert content["organization_key"] not in out.stdout + out.stderr
     again = run("service", "add-user", "dev@example.com", "--data", str(tmp_path / "d"), "--key-file",
-                str(tmp_path / "k2"), check=False)
+                str(tmp_path / "k2"), check=False, home=tmp_path)
     assert again.returncode == 2 and again.stderr.strip() == (
         f"timesys-ci: error: user dev@example.com already exists in {tmp_path / 'd'}")
 
@@ -74,24 +76,24 @@ def test_import_vulns_formats(tmp_path: Path) -> None:
     with zipfile.ZipFile(osv_zip, "w") as archive:
         archive.write(FIXTURES / "osv" / "misc" / "CURL-CVE-2009-0037.json", "CURL-CVE-2009-0037.json")
     out = run("service", "import-vulns", "--data", str(data), str(single), str(page), str(feed), str(cve5_dir),
-              str(osv_zip), "--kev", str(FIXTURES / "kev" / "known_exploited_vulnerabilities.csv"))
+              str(osv_zip), "--kev", str(FIXTURES / "kev" / "known_exploited_vulnerabilities.csv"), home=tmp_path)
     assert "imported 1 cve5, 3 nvd, 1 osv, 1460 kev from 6 path(s)" in out.stdout
     assert f"{data}: 313 vulnerability records (nvd 33, cve5 279, osv 1, kev 1460)" in out.stdout  # + the sample
     bad = tmp_path / "bad.json"
     bad.write_text("{ nope")
-    failed = run("service", "import-vulns", "--data", str(data), str(bad), check=False)
+    failed = run("service", "import-vulns", "--data", str(data), str(bad), check=False, home=tmp_path)
     assert failed.returncode == 2 and str(bad) in failed.stderr and "Traceback" not in failed.stderr
     assert len(failed.stderr.strip().splitlines()) == 1
 
 
 def test_start_refuses_remote_host_without_flag(tmp_path: Path) -> None:
-    result = run("service", "start", "--data", str(tmp_path / "d"), "--host", "0.0.0.0", check=False)
+    result = run("service", "start", "--data", str(tmp_path / "d"), "--host", "0.0.0.0", check=False, home=tmp_path)
     assert result.returncode == 2 and "--allow-remote" in result.stderr
 
 
 def test_start_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     data, key = tmp_path / "d", tmp_path / "key"
-    run("service", "add-user", "dev@example.com", "--data", str(data), "--key-file", str(key))
+    run("service", "add-user", "dev@example.com", "--data", str(data), "--key-file", str(key), home=tmp_path)
     process = subprocess.Popen([sys.executable, "-m", "timesys_ci", "service", "start", "--data", str(data), "--port",
                                 "0", "--print-url"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     try:
@@ -113,8 +115,8 @@ def test_imported_records_are_matched_by_the_next_scan(tmp_path: Path) -> None:
     record = json.loads((NVD / "CVE-2022-0778.json").read_text())  # openssl 1.0.2 <= v < 1.1.1n, ...
     record["id"] = "CVE-2099-0778"
     (tmp_path / "new.json").write_text(json.dumps(record))
-    run("service", "add-user", "dev@example.com", "--data", str(data), "--key-file", str(key))
-    run("service", "import-vulns", "--data", str(data), str(tmp_path / "new.json"))
+    run("service", "add-user", "dev@example.com", "--data", str(data), "--key-file", str(key), home=tmp_path)
+    run("service", "import-vulns", "--data", str(data), str(tmp_path / "new.json"), home=tmp_path)
     manifest = {"manifest_name": "m", "packages": {"openssl": {"name": "openssl", "version": "1.1.1i",
                                                                "cve_product": "openssl:openssl"}}}
     from timesys_ci.service.server import running_service

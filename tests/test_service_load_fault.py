@@ -7,6 +7,7 @@ a report are `upload_only` ones.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ import requests
 
 from timesys.core import signing
 
+from .cli_helpers import run_cli
 from .support.hostile import HEARTBEAT, heartbeat, signed_call, upload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,15 +60,16 @@ def test_kill_during_concurrent_uploads_loses_nothing_acknowledged(tmp_path: Pat
     keys = []
     for index in range(3):
         key = tmp_path / f"key{index}.json"
-        subprocess.run([sys.executable, "-m", "timesys_ci", "service", "add-user", f"u{index}@example.com", "--data",
-                        str(data), "--key-file", str(key), "--url", "http://127.0.0.1:1"],
-                       check=True, env=ENV, capture_output=True)
+        added = run_cli("service", "add-user", f"u{index}@example.com", "--data", str(data), "--key-file", str(key),
+                        "--url", "http://127.0.0.1:1", home=tmp_path)
+        assert added.returncode == 0, added.stderr
         keys.append(key)
     small, big = _manifest(8), _manifest(400)
     acknowledged: list[tuple[str, bool]] = []  # (manifest token, upload_only)
     failures: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
+    killed = threading.Event()
 
     with _service(data) as (url, process):
         def worker(number: int) -> None:
@@ -92,8 +95,12 @@ def test_kill_during_concurrent_uploads_loses_nothing_acknowledged(tmp_path: Pat
                         assert response.status_code == 401
                     else:
                         assert heartbeat(url, key) == 200
-                except (requests.ConnectionError, requests.Timeout):
-                    return  # the kill
+                except (requests.RequestException, http.client.HTTPException, OSError) as exc:
+                    # After the kill a request may fail any way a cut connection can fail (refused, reset,
+                    # a truncated body: ChunkedEncodingError/IncompleteRead); before it, that is a failure.
+                    if not killed.is_set():
+                        failures.append(f"{type(exc).__name__} before the kill: {exc}")
+                    return
                 except AssertionError as exc:
                     failures.append(str(exc))
                     return
@@ -105,6 +112,7 @@ def test_kill_during_concurrent_uploads_loses_nothing_acknowledged(tmp_path: Pat
         while len(acknowledged) < KILL_AFTER and time.monotonic() < deadline and any(t.is_alive() for t in threads):
             time.sleep(0.05)
         time.sleep(0.3)  # let new uploads get into their scans
+        killed.set()
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         stop.set()

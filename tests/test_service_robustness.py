@@ -14,6 +14,7 @@ import requests
 import timesys
 from timesys.core import endpoints
 
+from .cli_helpers import run_cli
 from .conftest import LocalVigiles
 from .support.hostile import signed_post
 
@@ -80,6 +81,30 @@ def test_oversized_body_is_refused_with_the_limit(tmp_path: Path) -> None:
         assert endpoints.HEARTBEAT.call(client) == {"ok": True}
 
 
+def test_stop_when_a_worker_wakes_the_loop_first(tmp_path: Path) -> None:
+    """The race behind a flaky "Bad file descriptor" in stop(): another thread's pull of the trigger wakes
+    the loop, which runs the shut-down before stop()'s own pull writes to the trigger's pipe."""
+    import socket
+
+    from timesys_ci.service.server import running_service
+
+    with running_service(tmp_path / "data", seed=False) as service:
+        trigger = service.server.trigger
+        real_pull = trigger._physical_pull
+        host, port = service.server.effective_host, service.server.effective_port
+
+        def pulled_by_a_worker_first() -> None:
+            real_pull()  # a worker finishing a response pulls it at the same moment...
+            service._thread.join(10)  # ...the loop runs the shut-down and returns...
+            assert not service._thread.is_alive()
+            real_pull()  # ...then stop()'s own write lands: the pipe must still be open
+
+        trigger._physical_pull = pulled_by_a_worker_first  # type: ignore[method-assign]
+    assert trigger._closed and trigger._fds == []  # closed once nothing can pull it any more
+    with pytest.raises(OSError):
+        socket.create_connection((host, port), timeout=5).close()
+
+
 def test_parallel_uploads_lose_nothing(local_vigiles: LocalVigiles) -> None:
     clients = [local_vigiles.client() for _ in range(4)]
     results: list[str] = []
@@ -114,8 +139,9 @@ def test_killed_service_loses_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data"
     key = tmp_path / "key.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "timesys_ci", "service", "add-user", "k@example.com", "--data", str(data),
-                    "--key-file", str(key), "--url", "http://127.0.0.1:1"], check=True, env=env, capture_output=True)
+    added = run_cli("service", "add-user", "k@example.com", "--data", str(data), "--key-file", str(key),
+                    "--url", "http://127.0.0.1:1", home=tmp_path)
+    assert added.returncode == 0, added.stderr
     process = subprocess.Popen([sys.executable, "-m", "timesys_ci", "service", "start", "--data", str(data),
                                 "--port", "0", "--print-url"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=env, text=True)

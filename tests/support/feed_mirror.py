@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .clock import EPOCH
+
 ROOT = Path(__file__).parents[1]
 FIXTURES = ROOT / "fixtures" / "feeds"
 VULNDB = ROOT / "fixtures" / "vulndb"  # the real records (see the README there)
@@ -54,7 +56,6 @@ OSV_FILES = {
 KEV_CSV = VULNDB / "kev" / "known_exploited_vulnerabilities.csv"
 NVD_PATH = "/nvd/rest/json/cves/2.0"
 CVE5_REPO = "/github/repos/CVEProject/cvelistV5"
-EPOCH = datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
 
 
 def utc(text: str) -> datetime:

@@ -102,9 +102,9 @@ class Endpoint:
     def call(self, client: Optional[LLAPI] = None, **args: Any) -> Any:
         """Validate, build and send (or describe, in dry-run) this request."""
         if client is None:
-            import timesys
+            from timesys.core.llapi import active_client
 
-            client = timesys.llapi
+            client = active_client()
         self.check_required(args)
         flavour = client.api
         return client.request(self.method, self.resource(flavour, args), self.wire_params(flavour, args),

@@ -1,14 +1,20 @@
 """The client object: configuration, request preparation, dry-run, and the five HTTP verbs.
 
 `timesys.llapi` is the shared instance every `timesys.vigiles.*` function uses,
-exactly as in the reference client. Signing lives in `timesys.core.signing`,
-sending in `timesys.core.transport`.
+exactly as in the reference client, unless code makes another client current for a
+while with `using_client(client)` (the CLI does, so each run has its own client and
+leaves `timesys.llapi` alone). Signing lives in `timesys.core.signing`, sending in
+`timesys.core.transport`.
 """
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Mapping, Optional, Union
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Callable, Mapping, Optional, Union
 
 from timesys.core import config as cfg
 from timesys.core import signing
@@ -30,7 +36,9 @@ class LLAPI:
     def __init__(self, key_file_path: Optional[cfg.PathLike] = None, dashboard_config_path: Optional[cfg.PathLike] = None,
                  url: Optional[str] = None, verify_cert: Union[bool, str] = True, dry_run: bool = False,
                  log_level: Union[str, int] = "WARNING", *, api: Optional[str] = None,
-                 timeout: Optional[Timeout] = None, max_attempts: Optional[int] = None) -> None:
+                 timeout: Optional[Timeout] = None, max_attempts: Optional[int] = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        """`sleep` waits out the retry back-off (tests give a fake one); the rest as for `configure`."""
         self.email: Optional[str] = None
         self.key: Optional[bytes] = None
         self.url: Optional[str] = None
@@ -43,7 +51,7 @@ class LLAPI:
         self._dry_run = False
         self._verify_cert: Union[bool, str] = True
         self._log_level: Union[str, int] = "WARNING"
-        self._transport = Transport(timeout=DEFAULT_TIMEOUT, retry=RetryPolicy())
+        self._transport = Transport(timeout=DEFAULT_TIMEOUT, retry=RetryPolicy(), sleep=sleep)
         self.configure(key_file_path, dashboard_config_path, url, verify_cert, dry_run, log_level,
                        api=api, timeout=timeout, max_attempts=max_attempts)
 
@@ -270,3 +278,26 @@ class LLAPI:
 
     def DELETE(self, resource: str, data_dict: Optional[Mapping[str, Any]] = None, json: bool = True) -> Any:
         return self.request("DELETE", resource, data_dict, json)
+
+
+_ACTIVE: ContextVar[Optional[LLAPI]] = ContextVar("timesys_active_client", default=None)
+
+
+def active_client() -> LLAPI:
+    """The client the operation functions use: the one made current by `using_client`, else `timesys.llapi`."""
+    client = _ACTIVE.get()
+    if client is not None:
+        return client
+    import timesys
+
+    return timesys.llapi
+
+
+@contextmanager
+def using_client(client: LLAPI) -> Iterator[LLAPI]:
+    """Make `client` the one `timesys.vigiles.*` and `timesys.utilities.*` use in this context (thread/task)."""
+    token = _ACTIVE.set(client)
+    try:
+        yield client
+    finally:
+        _ACTIVE.reset(token)

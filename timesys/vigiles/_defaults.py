@@ -4,18 +4,19 @@ from __future__ import annotations
 from typing import Optional
 
 import timesys
+from timesys.core.llapi import active_client
 
 
 def cfg_group_if_none(token: Optional[str]) -> Optional[str]:
-    return timesys.llapi.group_token if token is None else token
+    return active_client().group_token if token is None else token
 
 
 def cfg_group_if_falsy(token: Optional[str]) -> Optional[str]:
-    return token or timesys.llapi.group_token
+    return token or active_client().group_token
 
 
 def cfg_folder_if_falsy(token: Optional[str]) -> Optional[str]:
-    return token or timesys.llapi.folder_token
+    return token or active_client().folder_token
 
 
 def check_string_list(value: object, name: str) -> None:

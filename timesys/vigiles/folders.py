@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-import timesys
 from timesys.core import endpoints
+from timesys.core.llapi import active_client
 from timesys.vigiles._defaults import cfg_folder_if_falsy, cfg_group_if_falsy
 
 
@@ -21,7 +21,7 @@ def get_folders(group_token: Optional[str] = None, folder_token: Optional[str] =
     Products flavour (LinuxLink, era P): the reference sent the configured product token, never the dashboard
     config's folder (vigiles-api.md 4.3.3 "History", 7.2); a folder is sent only when given here.
     """
-    if timesys.llapi.api == "products":
+    if active_client().api == "products":
         folder = folder_token or None
         group = None if folder else cfg_group_if_falsy(group_token)
     else:

@@ -5,10 +5,10 @@ import logging
 import os
 from typing import Any, Optional, Sequence, Union
 
-import timesys
 from timesys.core import endpoints
 from timesys.core.choices import (  # noqa: F401 - the reference's names for them
     DEFAULT_CYCLONEDX_FORMAT, EXPORT_FORMATS, EXTRA_FIELDS, SBOM_FORMATS, SUBSCRIBE_FREQUENCIES)
+from timesys.core.llapi import active_client
 from timesys.core.utils import save_file
 from timesys.exceptions import ParameterError
 from timesys.vigiles._defaults import check_string_list
@@ -65,8 +65,9 @@ def export_file_path(export_path: Union[str, "os.PathLike[str]"], export_format:
 
 def get_manifests() -> Any:
     """SBOMs in the configured folder, else the configured group, else all visible ones."""
-    folder = timesys.llapi.folder_token
-    group = timesys.llapi.group_token if folder is None else None
+    client = active_client()
+    folder = client.folder_token
+    group = client.group_token if folder is None else None
     return endpoints.MANIFESTS_LIST.call(folder_token=folder, group_token=group)
 
 
@@ -101,7 +102,7 @@ def upload_manifest(manifest: str, kernel_config: Optional[str] = None, uboot_co
         raise ParameterError("export_path is required with export_format")
     if export_path is not None and os.path.isdir(export_path):
         raise ParameterError(f"export_path {os.fspath(export_path)!r} is a directory")
-    client = timesys.llapi
+    client = active_client()
     if not client.group_token:
         logger.warning("No group token is configured: the SBOM will be uploaded to your Private Workspace")
         if client.folder_token or subfolder_name:

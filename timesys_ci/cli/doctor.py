@@ -23,7 +23,8 @@ from timesys.exceptions import (
 )
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.render import use_color
-from timesys_ci.cli.runtime import REDACTOR, command_line_of, emit, wants_json
+from timesys_ci.cli.runtime import command_line_of, configured_client, emit, wants_json
+from timesys_ci.cli.state import current_run
 from timesys_ci.settings import NO_KEY_MESSAGE, SettingsResolver
 
 Status = Literal["ok", "warn", "fail", "skip"]
@@ -44,7 +45,7 @@ def _attempt(checks: list[Check], name: str, fix: str, step: Callable[[], Any]) 
     try:
         return step()
     except ConfigurationError as exc:
-        checks.append(Check(name, "fail", REDACTOR.clean(str(exc)), fix))
+        checks.append(Check(name, "fail", current_run().redactor.clean(str(exc)), fix))
         return None
 
 
@@ -70,7 +71,7 @@ def diagnose(args: argparse.Namespace) -> list[Check]:
         if key is None:
             checks.append(Check("key", "fail", NO_KEY_MESSAGE, "download the key file from your Vigiles account"))
         else:
-            REDACTOR.add(key.key_text)
+            current_run().redactor.add(key.key_text)
             checks.append(Check("key", "ok", f"{key.email} ({key_source})"))
     dashboard_fix = "fix the dashboard config or download it again from the group's page"
     resolved_dashboard = _attempt(checks, "dashboard config", dashboard_fix, resolver.dashboard)
@@ -115,10 +116,10 @@ def diagnose(args: argparse.Namespace) -> list[Check]:
         checks.append(Check("heartbeat", "skip", "--dry-run: nothing is sent"))
         return checks
     try:
-        settings.apply(timesys.llapi)
+        configured_client(args, settings)
         timesys.utilities.heartbeat()
     except VigilesError as exc:
-        checks.append(Check("heartbeat", "fail", REDACTOR.clean(str(exc)), _service_fix(exc)))
+        checks.append(Check("heartbeat", "fail", current_run().redactor.clean(str(exc)), _service_fix(exc)))
     else:
         checks.append(Check("heartbeat", "ok", f"{url} answered"))
     return checks

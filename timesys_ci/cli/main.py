@@ -8,7 +8,8 @@ from typing import Optional, Sequence
 
 from timesys_ci.cli import exit_codes
 from timesys_ci.cli.parser import build_parser
-from timesys_ci.cli.render import set_color_mode
+from timesys_ci.cli.state import cli_run, current_run
+from timesys_ci.clock import Clock
 
 PROG_NAMES = ("timesys-ci", "vigiles")
 
@@ -19,13 +20,18 @@ def program_name(argv0: Optional[str] = None) -> str:
 
 
 def _error(prog: str, message: str) -> None:
-    from timesys_ci.cli.runtime import REDACTOR
-
-    one_line = " ".join(REDACTOR.clean(message).split())
+    one_line = " ".join(current_run().redactor.clean(message).split())
     sys.stderr.write(f"{prog}: error: {one_line}\n")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Optional[Sequence[str]] = None, *, clock: Optional[Clock] = None) -> int:
+    """Run one command line and return its exit status.
+
+    Safe to call many times in one process: each run has its own client, secrets to redact, colour mode
+    and log handler (`timesys_ci.cli.state`), and leaves nothing behind. `clock` is what the run waits
+    with (the client's retry back-off, `--wait-timeout` polling, `db update` rate limits): tests pass a
+    fake one so nothing really sleeps.
+    """
     prog = program_name()
     parser = build_parser(prog)
     try:
@@ -34,33 +40,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return exc.code if isinstance(exc.code, int) else exit_codes.USAGE
     # Only now, with a command to run: the settings, the client and their imports.
     from timesys_ci.cli.errors import exit_code_for
-    from timesys_ci.cli.runtime import REDACTOR, configure_logging, log_level
+    from timesys_ci.cli.runtime import configure_logging, log_level
 
     debug = bool(getattr(args, "debug", False))
     if getattr(args, "quiet", False) and (debug or getattr(args, "verbose", False)):
         _error(prog, "-q/--quiet cannot be combined with -v/--verbose or --debug")
         return exit_codes.USAGE
-    restore_logging = configure_logging(prog, log_level(debug=debug, verbose=bool(getattr(args, "verbose", False)),
-                                                        quiet=bool(getattr(args, "quiet", False))))
-    previous_color = set_color_mode(getattr(args, "color", None) or "auto")
-    try:
-        return int(args.func(args) or exit_codes.OK)
-    except KeyboardInterrupt:
-        _error(prog, "interrupted")
-        return exit_codes.INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (e.g. `| head`): not an error of ours.
-        sys.stderr.close()
-        return exit_codes.OK
-    except Exception as exc:  # noqa: BLE001 - every error becomes one line and an exit status
-        code = exit_code_for(exc)
-        if code == exit_codes.INTERNAL:
-            _error(prog, f"internal error: {type(exc).__name__}: {exc}")
-            if debug:
-                sys.stderr.write(REDACTOR.clean("".join(traceback.format_exc())))
-        else:
-            _error(prog, str(exc))
-        return code
-    finally:
-        restore_logging()
-        set_color_mode(previous_color)
+    level = log_level(debug=debug, verbose=bool(getattr(args, "verbose", False)),
+                      quiet=bool(getattr(args, "quiet", False)))
+    with cli_run(prog, clock=clock, color_mode=getattr(args, "color", None) or "auto", log_level=level) as run:
+        restore_logging = configure_logging(prog, level)
+        try:
+            return int(args.func(args) or exit_codes.OK)
+        except KeyboardInterrupt:
+            _error(prog, "interrupted")
+            return exit_codes.INTERRUPTED
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): not an error of ours.
+            sys.stderr.close()
+            return exit_codes.OK
+        except Exception as exc:  # noqa: BLE001 - every error becomes one line and an exit status
+            code = exit_code_for(exc)
+            if code == exit_codes.INTERNAL:
+                _error(prog, f"internal error: {type(exc).__name__}: {exc}")
+                if debug:
+                    sys.stderr.write(run.redactor.clean("".join(traceback.format_exc())))
+            else:
+                _error(prog, str(exc))
+            return code
+        finally:
+            restore_logging()

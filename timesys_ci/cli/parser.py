@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, NoReturn, Optional, Sequence, Union
 
 from timesys_ci.cli import exit_codes, registry
-from timesys_ci.cli.render import COLOR_MODES
+from timesys_ci.cli.state import COLOR_MODES
 from timesys_ci.cli.table import option_strings, spellings
 
 if TYPE_CHECKING:

@@ -22,7 +22,8 @@ Contract for such a module:
   `timesys_ci.cli.parser.GLOBAL_OPTIONS`. Read them through the helpers below rather than from
   `args` directly: `quiet(args)` (print only results; no progress or notes), `compact(args)`.
 * Helpers (import from `timesys_ci.cli`): `settings_from_args(args) -> Settings`,
-  `configured_client(args) -> timesys.LLAPI` (configures the shared `timesys.llapi`; raises a
+  `configured_client(args) -> timesys.LLAPI` (the run's own client, configured and made current
+  for `timesys.vigiles.*` until the run ends; `timesys.llapi` is left alone; raises a
   configuration error without a key), `emit(args, value)` (JSON with --json/--dry-run, a human
   table or summary otherwise), `write_binary(args, data)`, `read_input_text(path, what)`, and
   `UsageError` for bad input (exit 2, message on one line naming the file or option).

@@ -9,32 +9,20 @@ import json
 import os
 from typing import Any, Mapping, Optional, Sequence, TextIO
 
+from timesys_ci.cli.state import current_run
+
 NULL = "-"
 
 
-#: `--color`: auto (decide per stream), always, never. Set once per run by `main()`.
-COLOR_MODES = ("auto", "always", "never")
-_color_mode = "auto"
-
-
-def set_color_mode(mode: str) -> str:
-    """Set the run's `--color` mode; returns the previous one (main() may run in-process, e.g. in tests)."""
-    global _color_mode
-    if mode not in COLOR_MODES:
-        raise ValueError(f"colour mode {mode!r} is not one of {', '.join(COLOR_MODES)}")
-    previous, _color_mode = _color_mode, mode
-    return previous
-
-
 def use_color(stream: TextIO, environ: Optional[Mapping[str, str]] = None, mode: Optional[str] = None) -> bool:
-    """Whether to colour `stream`: `--color always|never` first, then the environment, then "is it a terminal".
+    """Whether to colour `stream`: `--color always|never` (the run's, unless `mode` is given) first, then the environment, then "is it a terminal".
 
     https://no-color.org: `NO_COLOR` set to a non-empty value turns colour off (an empty one does not).
     https://force-color.org: `FORCE_COLOR` set to a non-empty value turns it on (CI logs render ANSI colours),
     and wins over `NO_COLOR`, as in Node and pytest; `FORCE_COLOR=0` or `false` means "do not force".
     `TERM=dumb` and a stream that is not a terminal get no colour.
     """
-    mode = _color_mode if mode is None else mode
+    mode = current_run().color_mode if mode is None else mode
     if mode != "auto":
         return mode == "always"
     environ = os.environ if environ is None else environ

@@ -12,41 +12,15 @@ import os
 import sys
 from typing import Any, Callable, Iterable, Optional, TextIO
 
-import timesys
 from timesys.core.llapi import LLAPI
 from timesys.core.utils import write_bytes_atomic
 from timesys_ci.cli.errors import UsageError
 from timesys_ci.cli.progress import human_size
 from timesys_ci.cli.render import render, to_json, use_color
+from timesys_ci.cli.state import current_run
 from timesys_ci.settings import CommandLine, Settings
 
-REDACTED = "<redacted>"
 LOGGERS = ("timesys", "timesys_ci")
-
-
-class Redactor(logging.Filter):
-    """Replaces known secrets (the API key) in log records and error lines: defence in depth."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def add(self, secret: Optional[str]) -> None:
-        if secret and len(secret) >= 4:
-            self.secrets.add(secret)
-
-    def clean(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            record.msg, record.args = self.clean(record.getMessage()), None
-        return True
-
-
-REDACTOR = Redactor()
 
 
 def command_line_of(args: argparse.Namespace) -> CommandLine:
@@ -65,15 +39,20 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if settings is None:
         settings = Settings.resolve(command_line_of(args))
         if settings.key is not None:
-            REDACTOR.add(settings.key.key_text)
+            current_run().redactor.add(settings.key.key_text)
         args._settings = settings
     return settings
 
 
-def configured_client(args: argparse.Namespace) -> LLAPI:
-    """Configure the shared `timesys.llapi` from the settings and return it (needs a key)."""
-    settings_from_args(args).apply(timesys.llapi)
-    return timesys.llapi
+def configured_client(args: argparse.Namespace, settings: Optional[Settings] = None) -> LLAPI:
+    """The run's own client, configured from `settings` (default: the run's, from `args`); needs a key.
+
+    `timesys.vigiles.*` and `timesys.utilities.*` use it until the run ends; `timesys.llapi` is left alone.
+    """
+    settings = settings if settings is not None else settings_from_args(args)
+    if settings.key is not None:
+        current_run().redactor.add(settings.key.key_text)
+    return settings.apply(current_run().client)
 
 
 def wants_json(args: argparse.Namespace) -> bool:
@@ -162,7 +141,7 @@ def configure_logging(prog: str, level: int = logging.WARNING, stream: Optional[
     """
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(_Formatter(prog, level <= logging.DEBUG))
-    handler.addFilter(REDACTOR)
+    handler.addFilter(current_run().redactor)
     saved = []
     for name in loggers:
         logger = logging.getLogger(name)

@@ -17,7 +17,8 @@ from timesys_ci.cli.dispatch import library_kwargs, progress_message
 from timesys_ci.cli.parser import add_args
 from timesys_ci.cli.progress import Progress
 from timesys_ci.cli.render import to_json
-from timesys_ci.cli.runtime import REDACTOR, command_line_of, compact, configured_client, emit, quiet
+from timesys_ci.cli.runtime import command_line_of, compact, configured_client, emit, quiet
+from timesys_ci.cli.state import current_run
 from timesys_ci.errors import UsageError, exit_code_for
 from timesys_ci.gate.policy import GatePolicy, load_policy
 from timesys_ci.job.kernel_triage import (KernelTriageOptions, PreparedKernelTriage, filter_statements,
@@ -196,7 +197,7 @@ def _name_unnamed(manifest: CheckedManifest, options: UploadOptions) -> None:
 
 @contextlib.contextmanager
 def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
-    """The configured shared client: from the user's settings, or for the embedded service with --local."""
+    """The run's configured client: from the user's settings, or for the embedded service with --local."""
     if not args.local:
         yield configured_client(args)
         return
@@ -213,10 +214,9 @@ def _client(args: argparse.Namespace) -> Iterator[timesys.LLAPI]:
                                                 dash_config=str(local.dashboard_config), timeout=flags.timeout,
                                                 group_token=flags.group_token, folder_token=flags.folder_token),
                                     environ={})
-        REDACTOR.add(settings.key.key_text if settings.key else None)
-        settings.apply(timesys.llapi)
+        client = configured_client(args, settings)
         args.local_service = local
-        yield timesys.llapi
+        yield client
 
 
 def _kernel_triage(args: argparse.Namespace, options: UploadOptions) -> Optional[PreparedKernelTriage]:
@@ -260,7 +260,7 @@ def run_upload_command(args: argparse.Namespace) -> int:
                 return exits.OK
             with Progress(progress_message(MANIFEST_UPLOAD, args, {"manifest": text}), enabled=not quiet(args)):
                 result = upload(manifest, options)
-            report = fetch_report(result, options)
+            report = fetch_report(result, options, current_run().clock)
             if report is None:  # --upload-only: nothing to gate
                 stored = {key: result.get(key) for key in ("manifest_token", "manifest_name", "group_token",
                                                           "folder_token", "date") if key in result}
@@ -297,7 +297,7 @@ def _scanned(manifest: CheckedManifest) -> Scanned:
 
 
 def _warn_service_error(exc: BaseException) -> int:
-    message = " ".join(REDACTOR.clean(str(exc)).split())
+    message = " ".join(current_run().redactor.clean(str(exc)).split())
     sys.stderr.write(f"timesys-ci: warning: service error, gate not evaluated (--on-service-error warn): {message}\n")
     if github.running_on_github():
         sys.stdout.write(f"::warning title=Vigiles::{github.escape_data('service error, gate not evaluated: ' + message)}\n")

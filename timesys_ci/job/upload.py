@@ -6,8 +6,7 @@ No argument parsing and no output here: `timesys_ci.job.cli` turns flags into
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,6 +16,7 @@ import timesys
 from timesys import NotFoundError, ParameterError, TransportError
 from timesys.core import endpoints
 from timesys.vigiles import cves, manifests, reports
+from timesys_ci.clock import SYSTEM_CLOCK, Clock
 from timesys_ci.gate.evaluate import FindingKey, baseline_new_ids, evaluate
 from timesys_ci.vulndb.sources.epss import load_epss
 from timesys_ci.vulndb.sources.kev import load_kev
@@ -76,24 +76,23 @@ def upload(manifest: CheckedManifest, options: UploadOptions) -> dict[str, Any]:
 
 
 def wait_for_report(manifest_token: str, timeout: float, *, filter_results: bool = False,
-                    extra_fields: Optional[list[str]] = None, sleep: Callable[[float], None] = time.sleep,
-                    clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
-    """Poll the latest report of an SBOM until there is one, or `timeout` seconds pass."""
-    deadline = clock() + timeout
+                    extra_fields: Optional[list[str]] = None, clock: Clock = SYSTEM_CLOCK) -> dict[str, Any]:
+    """Poll the latest report of an SBOM until there is one, or `timeout` seconds (of `clock`) pass."""
+    deadline = clock.monotonic() + timeout
     while True:
         try:
             return manifests.get_latest_report(manifest_token, filter_results=filter_results,
                                                extra_fields=extra_fields)
         except NotFoundError:
-            remaining = deadline - clock()
+            remaining = deadline - clock.monotonic()
             if remaining <= 0:
                 raise ReportTimeoutError(f"no report for SBOM {manifest_token} after {timeout:g} s "
                                          f"(raise --wait-timeout?)") from None
             logger.info("report of %s not ready; checking again in %.0f s", manifest_token, min(POLL_INTERVAL, remaining))
-            sleep(min(POLL_INTERVAL, remaining))
+            clock.sleep(min(POLL_INTERVAL, remaining))
 
 
-def fetch_report(result: dict[str, Any], options: UploadOptions) -> Optional[dict[str, Any]]:
+def fetch_report(result: dict[str, Any], options: UploadOptions, clock: Clock = SYSTEM_CLOCK) -> Optional[dict[str, Any]]:
     """The report for an upload: in the answer itself, or waited for. None: upload-only, no wait asked."""
     if isinstance(result.get("cves"), dict):
         return result
@@ -103,7 +102,8 @@ def fetch_report(result: dict[str, Any], options: UploadOptions) -> Optional[dic
     if not token:
         raise timesys.InvalidResponseError("the upload answer has neither a report nor a manifest_token")
     timeout = options.wait_timeout if options.wait_timeout is not None else DEFAULT_WAIT
-    return wait_for_report(token, timeout, filter_results=options.filter_results, extra_fields=options.extra_fields)
+    return wait_for_report(token, timeout, filter_results=options.filter_results, extra_fields=options.extra_fields,
+                           clock=clock)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from timesys_ci.service.app import DEFAULT_MAX_BODY, VigilesService
@@ -70,17 +71,31 @@ class RunningService:
         return self
 
     def stop(self) -> None:
-        # Closing the listening socket is not enough: the loop runs while client keep-alive
-        # connections stay in its socket map, so close those first.
-        def shut_down() -> None:  # runs in the loop's own thread: no fd is closed under a running select()
-            for channel in list(self.server._map.values()):
-                if channel not in (self.server, self.server.trigger):
-                    channel.close()
-            self.server.close()  # also closes the trigger: the map empties and the loop returns
+        """Stop serving: close every connection, end the loop, join the workers, then close the trigger.
 
-        self.server.trigger.pull_trigger(shut_down)
+        The trigger (a pipe that wakes the loop) is closed last, once no thread can pull it any more:
+        worker threads pull it after each response and this thread pulls it below, and a pull may wake
+        the loop (and run `shut_down`) before the puller's own write. Closing it inside the loop made that
+        write fail with EBADF, or land in whatever file reused the descriptor.
+        """
+        trigger = self.server.trigger
+
+        def shut_down() -> None:  # runs in the loop's own thread: no fd is closed under a running select()
+            # Closing the listening socket is not enough: the loop runs while client keep-alive
+            # connections stay in its socket map, so close those first.
+            for channel in list(self.server._map.values()):
+                if channel not in (self.server, trigger):
+                    channel.close()
+            wasyncore.dispatcher.close(self.server)  # the listening socket only (server.close() closes the trigger)
+            trigger.del_channel()  # the map is now empty: the loop returns; the pipe stays open
+
+        trigger.pull_trigger(shut_down)
         self._thread.join(timeout=10)
-        self.server.task_dispatcher.shutdown()
+        self.server.task_dispatcher.shutdown()  # joins the worker threads (waits up to 5 s)
+        if self._thread.is_alive() or self.server.task_dispatcher.threads:
+            logger.warning("local service did not stop within the timeout; its wake-up pipe is left open")
+            return
+        trigger.close()
 
 
 @contextmanager

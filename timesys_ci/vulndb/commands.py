@@ -19,10 +19,12 @@ from timesys_ci import exits
 from timesys_ci.errors import UsageError
 from timesys_ci.cli.progress import human_size
 from timesys_ci.cli.render import table, use_color
-from timesys_ci.cli.runtime import REDACTOR, command_line_of, emit, quiet, wants_json
+from timesys_ci.cli.runtime import command_line_of, emit, quiet, wants_json
+from timesys_ci.cli.state import current_run
 from timesys_ci.settings import SettingsResolver, local_data_dir
 from timesys_ci.vulndb.feeds import DESCRIPTIONS, SOURCES, Fetched
-from timesys_ci.vulndb.feeds.http import SYSTEM_CLOCK, Clock, Progress
+from timesys_ci.clock import Clock
+from timesys_ci.vulndb.feeds.http import Progress
 from timesys_ci.vulndb.state import (
     DEFAULT_MAX_AGE,
     SourceState,
@@ -32,9 +34,6 @@ from timesys_ci.vulndb.state import (
     utc_now,
 )
 from timesys_ci.vulndb.feeds.nvd import ENV_API_KEY as ENV_NVD_API_KEY
-
-#: The clock of `db update` (tests replace it so rate limits and back-off never really sleep).
-CLOCK: Clock = SYSTEM_CLOCK
 
 UPDATE_HELP = "Fetch what changed from the official vulnerability feeds into the local database"
 STATUS_HELP = "Show the local vulnerability database: sources, record counts, last update and age"
@@ -200,18 +199,19 @@ def run_update(args: argparse.Namespace) -> int:
     insecure, ca_bundle, _ = resolver.verify()
     timeout, _ = resolver.timeout()
     api_key = (os.environ.get(ENV_NVD_API_KEY) or "").strip() or None
-    REDACTOR.add(api_key)
+    run = current_run()
+    run.redactor.add(api_key)
     as_json = wants_json(args)
     stream = sys.stderr if as_json else sys.stdout
     if quiet(args):
         reporter: LineReporter = _QuietReporter(stream)
     elif sys.stderr.isatty() and not as_json:
-        reporter = BarReporter(sys.stderr, CLOCK)
+        reporter = BarReporter(sys.stderr, run.clock)
     else:
         reporter = LineReporter(stream)
     options = UpdateOptions(sources=args.source, osv_ecosystems=args.osv_ecosystem, urls=_feed_urls(args.feed_url),
                             nvd_api_key=api_key, verify=False if insecure else (ca_bundle or True), timeout=timeout,
-                            clock=CLOCK, reporter=reporter)
+                            clock=run.clock, reporter=reporter)  # main(argv, clock=...) in tests
     summary = update(data_dir, options)
     if as_json:
         emit(args, summary.to_json())

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Protocol, Union
 
 from timesys.exceptions import ParameterError
+from timesys_ci.clock import SYSTEM_CLOCK, Clock
 from timesys_ci.vulndb import dbfile
 from timesys_ci.vulndb.errors import VulnDataError
 from timesys_ci.vulndb.feeds import (
@@ -38,8 +39,6 @@ from timesys_ci.vulndb.feeds import (
 from timesys_ci.vulndb.feeds.http import (
     DEFAULT_TIMEOUT,
     NO_PROGRESS,
-    SYSTEM_CLOCK,
-    Clock,
     FeedDataError,
     FeedHttp,
     Progress,

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from timesys.core.utils import write_bytes_atomic
-from timesys_ci.vulndb.feeds.http import NO_PROGRESS, Clock, FeedHttp, Progress
+from timesys_ci.clock import Clock
+from timesys_ci.vulndb.feeds.http import NO_PROGRESS, FeedHttp, Progress
 from timesys_ci.vulndb.state import SourceState
 
 #: Source id -> default base URL (each overridable for mirrors: `--feed-url` or TIMESYS_CI_<ID>_URL).

@@ -20,10 +20,8 @@ import hashlib
 import json
 import logging
 import os
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol, Union
 from urllib.parse import urlsplit
@@ -43,6 +41,7 @@ from timesys.exceptions import (
     TLSError,
     TransportError,
 )
+from timesys_ci.clock import SYSTEM_CLOCK, Clock
 
 logger = logging.getLogger(__name__)
 
@@ -63,22 +62,6 @@ class FeedAccessError(FeedHTTPError, AuthenticationError):
 
 class FeedDataError(InvalidResponseError):
     """A feed answered, but not with what that feed publishes (bad JSON, a corrupt zip, a wrong size...)."""
-
-
-class Clock:
-    """Wall time, monotonic time and sleeping: replaced by a fake clock in tests."""
-
-    def now(self) -> datetime:
-        return datetime.now(timezone.utc)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-SYSTEM_CLOCK = Clock()
 
 
 class RateLimiter:
