@@ -96,10 +96,8 @@ def _purl_bases(package: Package) -> Set[str]:
     from timesys_ci.sbom.purl import parse_purl  # packageurl-python is in the service extra
     from timesys_ci.vulndb.products import purl_ecosystem
 
-    try:
-        ecosystem = purl_ecosystem(parse_purl(package.purl))
-    except ValueError:
-        return set()
+    purl = parse_purl(package.purl)  # None for a purl that does not parse
+    ecosystem = purl_ecosystem(purl) if purl is not None else None
     return {ecosystem[0].lower()} if ecosystem else set()
 
 
