@@ -30,7 +30,13 @@ def generic_purl(name: str, version: str = "") -> str:
     """`pkg:generic/NAME@VERSION` for a package known only by name; a `/` in the name separates the namespace."""
     parts = [part for part in name.split("/") if part] or ["unnamed"]
     namespace = "/".join(parts[:-1]) or None
-    return PackageURL(type="generic", namespace=namespace, name=parts[-1], version=version or None).to_string()
+    try:
+        return PackageURL(type="generic", namespace=namespace, name=parts[-1], version=version or None).to_string()
+    except (TypeError, ValueError):  # packageurl-python refuses some names (found by the fuzz test): encode them here
+        from urllib.parse import quote
+
+        path = "/".join(quote(part, safe="") for part in parts)
+        return f"pkg:generic/{path}" + (f"@{quote(version, safe='')}" if version else "")
 
 
 def purl_vendor_product(text: object) -> Optional[Tuple[Optional[str], str]]:
