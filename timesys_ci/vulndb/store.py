@@ -334,6 +334,11 @@ class VulnStore:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> List[Tuple[Any, ...]]:
         return self._connection().execute(sql, params).fetchall()
 
+    def _rows_in(self, sql: str, values: Iterable[Any]) -> Iterator[Tuple[Any, ...]]:
+        """Rows of `sql` whose `IN ({marks})` takes each distinct value, in chunks SQLite accepts."""
+        for chunk in _chunks(sorted(set(values))):
+            yield from self._rows(sql.format(marks=",".join("?" * len(chunk))), chunk)
+
     def _temp(self, name: str, columns: str, rows: Iterable[Sequence[Any]], key: str = "") -> None:
         """A scratch table of this connection (TEMP: no write lock on the database), filled with ``rows``."""
         connection = self._connection()
@@ -511,23 +516,19 @@ class VulnStore:
     def records_for(self, products: Iterable[str]) -> List[VulnRecord]:
         """Records indexed under any of the product names (any source), ordered by (source, id)."""
         found: Dict[Tuple[str, str], bytes] = {}
-        for chunk in _chunks(sorted(set(products))):
-            marks = ",".join("?" * len(chunk))
-            for source, record_id, body in self._rows(
-                    f"SELECT r.source, r.id, r.body FROM products p JOIN names n ON n.pid = p.pid"
-                    f" JOIN records r ON r.rid = n.rid WHERE p.name IN ({marks})", chunk):
-                found[(source, record_id)] = body
+        for source, record_id, body in self._rows_in(
+                "SELECT r.source, r.id, r.body FROM products p JOIN names n ON n.pid = p.pid"
+                " JOIN records r ON r.rid = n.rid WHERE p.name IN ({marks})", products):
+            found[(source, record_id)] = body
         return [decode_body(found[key]) for key in sorted(found)]
 
     def records_about(self, cve_ids: Iterable[str]) -> Dict[str, List[VulnRecord]]:
         """CVE id -> every record about it (NVD, CVE JSON 5, OSV advisories naming it); unknown ids left out."""
         rows: Dict[str, Dict[Tuple[str, str], bytes]] = {}
-        for chunk in _chunks(sorted(set(cve_ids))):
-            marks = ",".join("?" * len(chunk))
-            for cve_id, source, record_id, body in self._rows(
-                    f"SELECT c.cve_id, r.source, r.id, r.body FROM cves c JOIN records r ON r.rid = c.rid"
-                    f" WHERE c.cve_id IN ({marks})", chunk):
-                rows.setdefault(cve_id, {})[(source, record_id)] = body
+        for cve_id, source, record_id, body in self._rows_in(
+                "SELECT c.cve_id, r.source, r.id, r.body FROM cves c JOIN records r ON r.rid = c.rid"
+                " WHERE c.cve_id IN ({marks})", cve_ids):
+            rows.setdefault(cve_id, {})[(source, record_id)] = body
         decoded: Dict[Tuple[str, str], VulnRecord] = {}
         return {cve_id: [decoded[key] if key in decoded else decoded.setdefault(key, decode_body(body))
                          for key, body in sorted(found.items())]
@@ -540,36 +541,22 @@ class VulnStore:
     def program_files(self, cve_ids: Iterable[str]) -> Dict[str, List[str]]:
         """CVE id -> the files the Linux kernel CNA says it affects; CVEs without file data are absent."""
         found: Dict[str, Dict[str, None]] = {}
-        for chunk in _chunks(sorted(set(cve_ids))):
-            marks = ",".join("?" * len(chunk))
-            for cve_id, path in self._rows(f"SELECT DISTINCT cve_id, path FROM program_files WHERE cve_id IN ({marks})"
-                                           " ORDER BY cve_id, path", chunk):
-                found.setdefault(cve_id, {})[path] = None
+        for cve_id, path in self._rows_in("SELECT DISTINCT cve_id, path FROM program_files WHERE cve_id IN ({marks})"
+                                          " ORDER BY cve_id, path", cve_ids):
+            found.setdefault(cve_id, {})[path] = None
         return {cve_id: list(paths) for cve_id, paths in found.items()}
 
     def kev(self, cve_ids: Iterable[str]) -> set[str]:
-        found: set[str] = set()
-        for chunk in _chunks(sorted(set(cve_ids))):
-            marks = ",".join("?" * len(chunk))
-            found.update(row[0] for row in self._rows(f"SELECT cve_id FROM kev WHERE cve_id IN ({marks})", chunk))
-        return found
+        return {row[0] for row in self._rows_in("SELECT cve_id FROM kev WHERE cve_id IN ({marks})", cve_ids)}
 
     def epss(self, cve_ids: Iterable[str]) -> Dict[str, float]:
-        found: Dict[str, float] = {}
-        for chunk in _chunks(sorted(set(cve_ids))):
-            marks = ",".join("?" * len(chunk))
-            found.update((cve, float(score)) for cve, score in
-                         self._rows(f"SELECT cve_id, score FROM epss WHERE cve_id IN ({marks})", chunk))
-        return found
+        return {cve: float(score) for cve, score in
+                self._rows_in("SELECT cve_id, score FROM epss WHERE cve_id IN ({marks})", cve_ids)}
 
     # -- reading the prepared tables (for timesys_ci.vulndb.fastmatch) ------------------------------------
 
     def product_ids(self, names: Iterable[str]) -> Dict[str, int]:
-        found: Dict[str, int] = {}
-        for chunk in _chunks(sorted(set(names))):
-            marks = ",".join("?" * len(chunk))
-            found.update(self._rows(f"SELECT name, pid FROM products WHERE name IN ({marks})", chunk))
-        return found
+        return dict(self._rows_in("SELECT name, pid FROM products WHERE name IN ({marks})", names))
 
     def spans_at(self, probes: Sequence[Tuple[int, int, int, bytes]]) -> List[Tuple[int, int, int, int, bytes]]:
         """(slot, rid, space, part, value) of every span holding a probe's (slot, pid, space, key)."""
@@ -585,11 +572,7 @@ class VulnStore:
 
     def fallback_for(self, pids: Iterable[int]) -> List[Tuple[int, str, int]]:
         """(pid, tag, rid) of the records the full matcher decides for these products."""
-        found: List[Tuple[int, str, int]] = []
-        for chunk in _chunks(sorted(set(pids))):
-            marks = ",".join("?" * len(chunk))
-            found += self._rows(f"SELECT pid, tag, rid FROM fallback WHERE pid IN ({marks})", chunk)
-        return found
+        return list(self._rows_in("SELECT pid, tag, rid FROM fallback WHERE pid IN ({marks})", pids))
 
     def record_plans(self, rids: Iterable[int]) -> Dict[int, Tuple[Tuple[str, str], Optional[str], Tuple[Any, ...]]]:
         """rid -> ((source, id), last modified, plan)."""
@@ -599,12 +582,8 @@ class VulnStore:
                     "SELECT r.rid, r.source, r.id, r.modified, r.plan FROM temp.plan_rids p JOIN records r ON r.rid = p.rid")}
 
     def records_by_rid(self, rids: Iterable[int]) -> Dict[int, VulnRecord]:
-        found: Dict[int, VulnRecord] = {}
-        for chunk in _chunks(sorted(set(rids))):
-            marks = ",".join("?" * len(chunk))
-            found.update((rid, decode_body(body)) for rid, body in
-                         self._rows(f"SELECT rid, body FROM records WHERE rid IN ({marks})", chunk))
-        return found
+        return {rid: decode_body(body) for rid, body in
+                self._rows_in("SELECT rid, body FROM records WHERE rid IN ({marks})", rids)}
 
     def deciding_records(self, affected: Iterable[Tuple[int, int]], hits: Iterable[Tuple[int, str]],
                          products: Iterable[Tuple[int, int]]) -> List[Tuple[int, str, int]]:
