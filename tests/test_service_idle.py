@@ -10,9 +10,6 @@ A busy loop uses ~1 s of CPU per second; the bound is a twentieth of that.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,8 +18,8 @@ import pytest
 import timesys
 from timesys.core import endpoints
 
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+from .support.service_process import service_process
+
 IDLE_SECONDS = 3.0
 MAX_CPU_SHARE = 0.05  # of one core, over IDLE_SECONDS
 
@@ -42,27 +39,13 @@ def idle_cpu(stat_path: str) -> float:
 
 
 def test_started_service_process_is_idle(tmp_path: Path) -> None:
-    data, key = tmp_path / "data", tmp_path / "key"
-    subprocess.run([sys.executable, "-m", "timesys_ci", "service", "add-user", "idle@example.com", "--data", str(data),
-                    "--key-file", str(key)], check=True, capture_output=True, env=ENV, timeout=120)
-    process = subprocess.Popen([sys.executable, "-m", "timesys_ci", "service", "start", "--data", str(data), "--port",
-                                "0", "--print-url"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env=ENV)
-    try:
-        url = process.stdout.readline().strip()  # type: ignore[union-attr]
-        client = timesys.LLAPI(key_file_path=key, url=url)
+    with service_process(tmp_path, "idle@example.com") as service:
+        client = timesys.LLAPI(key_file_path=service.key_file, url=service.url)
         assert endpoints.HEARTBEAT.call(client) == {"ok": True}  # leaves a keep-alive connection open
         time.sleep(0.3)  # let the request's own work finish
-        used = idle_cpu(f"/proc/{process.pid}/stat")
+        used = idle_cpu(f"/proc/{service.pid}/stat")
         assert endpoints.HEARTBEAT.call(client) == {"ok": True}  # still serving after the quiet spell
         client.close()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
     assert used <= IDLE_SECONDS * MAX_CPU_SHARE, f"idle service used {used:.2f} s CPU in {IDLE_SECONDS:.0f} s"
 
 

@@ -9,10 +9,6 @@ holding its scans' freed peak: 97 MB after scan 1, 311 MB after scan 10. This is
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,8 +16,9 @@ import pytest
 import timesys
 from timesys.core import endpoints
 
+from .support.service_process import service_process
+
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 MANIFEST = ROOT / "tests" / "fixtures" / "vulndb" / "manifests" / "buildroot-som60.vigiles.json"
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RSS from /proc")
@@ -42,28 +39,14 @@ def big_manifest(copies: int) -> str:
 
 
 def test_memory_after_ten_scans_stays_near_memory_after_one(tmp_path: Path) -> None:
-    data, key = tmp_path / "data", tmp_path / "key"
-    subprocess.run([sys.executable, "-m", "timesys_ci", "service", "add-user", "mem@example.com", "--data", str(data),
-                    "--key-file", str(key)], check=True, capture_output=True, env=ENV, timeout=120)
-    process = subprocess.Popen([sys.executable, "-m", "timesys_ci", "service", "start", "--data", str(data), "--port",
-                                "0", "--print-url"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env=ENV)
     text = big_manifest(150)
     after: list[float] = []
-    try:
-        url = process.stdout.readline().strip()  # type: ignore[union-attr]
-        client = timesys.LLAPI(key_file_path=key, url=url, timeout=(10.0, 300.0))
+    with service_process(tmp_path, "mem@example.com") as service:
+        client = timesys.LLAPI(key_file_path=service.key_file, url=service.url, timeout=(10.0, 300.0))
         for _ in range(10):
             report = endpoints.MANIFEST_UPLOAD.call(client, manifest=text, filter_results=False, upload_only=False)
-            after.append(rss_mb(process.pid))
+            after.append(rss_mb(service.pid))
         client.close()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
     findings = sum(len(entries) for entries in report["cves"].values())
     assert findings > 5000  # the scans really built big reports
     assert after[-1] <= after[0] * 1.10, f"RSS after each scan (MB): {[round(value) for value in after]}"
